@@ -1,0 +1,1 @@
+"""HTTP API: management API, OCR service (FastAPI)."""

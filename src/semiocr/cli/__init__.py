@@ -1,0 +1,1 @@
+"""Command-line interface (typer): each command calls core/platform in a few lines."""

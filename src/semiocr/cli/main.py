@@ -1,0 +1,23 @@
+"""The ``semiocr`` command: sub-apps are registered here, each defined in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from semiocr import __version__
+
+app = typer.Typer(name="semiocr", help="Self-hosted semi-supervised OCR pipeline.", no_args_is_help=True)
+
+
+@app.command()
+def version() -> None:
+    """Print the semiocr version."""
+    typer.echo(__version__)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""Datasets: readers, validators, importers, synthetic generator."""

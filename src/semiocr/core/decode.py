@@ -1,0 +1,48 @@
+"""The one CTC greedy decoder: argmax per frame, collapse repeats, drop blanks.
+
+Confidence is the mean of the kept frames' max-probabilities (0.0 for an empty result), as in PaddleOCR.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from semiocr.core.charset import Charset
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A decoded line: text, sequence confidence, and per-character scores and frame indices."""
+
+    text: str
+    confidence: float
+    char_scores: tuple[float, ...]
+    char_frames: tuple[int, ...]
+
+
+def ctc_greedy_decode(probs: np.ndarray | torch.Tensor, charset: Charset) -> list[Decoded]:
+    """Decode ``[N, T, C]`` probabilities (softmax already applied) into ``N`` lines."""
+    if isinstance(probs, torch.Tensor):
+        probs = probs.detach().float().cpu().numpy()
+    if probs.ndim != 3 or probs.shape[2] != charset.num_classes:
+        raise ValueError(f"expected probabilities [N, T, {charset.num_classes}], got {list(probs.shape)}")
+    classes = charset.classes
+    best = probs.argmax(axis=2)
+    best_p = probs.max(axis=2)
+    out: list[Decoded] = []
+    for idx, p in zip(best, best_p, strict=True):
+        keep = np.ones(len(idx), dtype=bool)
+        keep[1:] = idx[1:] != idx[:-1]
+        keep &= idx != 0
+        frames = np.nonzero(keep)[0]
+        scores = p[frames]
+        out.append(Decoded(
+            text="".join(classes[i] for i in idx[frames]),
+            confidence=float(scores.mean()) if len(scores) else 0.0,
+            char_scores=tuple(float(s) for s in scores),
+            char_frames=tuple(int(f) for f in frames),
+        ))
+    return out

@@ -1,0 +1,1 @@
+"""Evaluation: recognition and detection metrics, reports and pictures."""

@@ -1,0 +1,5 @@
+"""Model architectures behind one flat name → builder registry (see ``registry``)."""
+
+from semiocr.core.models.registry import build_model, list_models, register_model
+
+__all__ = ["build_model", "list_models", "register_model"]

@@ -1,0 +1,51 @@
+"""Flat name → builder registry (timm's ``register_model`` style).
+
+Builders are plain functions returning an ``nn.Module``; recognition builders take ``num_classes``.
+Model modules register themselves on import; ``_import_all`` imports the known modules lazily so that
+``build_model`` works without callers importing architectures by hand.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from torch import nn
+
+_BUILDERS: dict[str, Callable[..., nn.Module]] = {}
+
+# Modules that define architectures; each calls ``register_model`` at import time.
+_MODEL_MODULES: tuple[str, ...] = ()
+
+
+def register_model(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    """Decorator: register ``fn`` as the builder of architecture ``name``."""
+
+    def deco(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        if name in _BUILDERS and _BUILDERS[name] is not fn:
+            raise ValueError(f"model {name!r} is registered twice")
+        _BUILDERS[name] = fn
+        return fn
+
+    return deco
+
+
+def _import_all() -> None:
+    for mod in _MODEL_MODULES:
+        importlib.import_module(mod)
+
+
+def list_models() -> list[str]:
+    """Names of every registered architecture, sorted."""
+    _import_all()
+    return sorted(_BUILDERS)
+
+
+def build_model(name: str, **kwargs) -> nn.Module:
+    """Build architecture ``name``; unknown names get an error listing the known ones."""
+    _import_all()
+    if name not in _BUILDERS:
+        raise KeyError(f"unknown model {name!r}; known: {', '.join(sorted(_BUILDERS)) or '(none)'}")
+    model = _BUILDERS[name](**kwargs)
+    model.arch_name = name
+    return model

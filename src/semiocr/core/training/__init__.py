@@ -1,0 +1,1 @@
+"""Training: configs, the generic loop, task objects per stage, checkpoints."""

@@ -1,0 +1,1 @@
+"""Platform: settings, workspace stores (datasets, runs, marked weights), users and tokens."""
