@@ -113,3 +113,21 @@ def build_supervised_task(cfg: TrainConfig, log=print) -> SupervisedRecTask:
     seed_everything(cfg.seed)
     model = build_model(cfg.arch, num_classes=charset.num_classes, **cfg.model_kwargs)
     return SupervisedRecTask(model, charset, train, val, cfg, data_hash=dataset_hash(root))
+
+
+def train_supervised(cfg: TrainConfig, sink=None, should_stop=None, console: bool = True):
+    """Build the supervised task from ``cfg`` and ``fit`` it (the body of ``semiocr train rec``)."""
+    from semiocr.core.training import ddp
+    from semiocr.core.training.loop import fit
+    from semiocr.core.training.sinks import default_sink
+
+    ctx = ddp.init_distributed(cfg.device)
+    run_dir = Path(cfg.output_dir)
+    if sink is None:
+        sink = default_sink(run_dir, console=console)
+    task = build_supervised_task(cfg, log=lambda m: sink("log", {"message": m, "level": "warning"})
+                                 if ctx.is_main else None)
+    try:
+        return fit(task, cfg, sink=sink, should_stop=should_stop, run_dir=run_dir)
+    finally:
+        ddp.cleanup(ctx)
