@@ -148,7 +148,7 @@ class _Run:
                                 kind=kind, metrics=metrics if metrics is not None else self.last_metrics,
                                 config=self.cfg.model_dump(mode="json"))
         path = atomic_save(ckpt, self.run_dir / CHECKPOINT_DIR / name)
-        self.emit("checkpoint", {"path": str(path), "kind": kind, "epoch": self.state.epoch,
+        self.emit("checkpoint", {"path": str(path), "type": kind, "epoch": self.state.epoch,
                                  "step": self.state.step})
 
     # -- training --------------------------------------------------------------------------------------

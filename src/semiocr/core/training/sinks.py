@@ -51,7 +51,7 @@ class ConsoleSink:
             keys = [k for k in payload if k not in ("epoch", "step")]
             self._write(f"eval epoch {payload['epoch']}: " + ", ".join(f"{k}={_fmt(payload[k])}" for k in keys))
         elif kind == "checkpoint":
-            self._write(f"saved {payload.get('kind')} checkpoint {payload.get('path')}")
+            self._write(f"saved {payload.get('type')} checkpoint {payload.get('path')}")
         elif kind == "log":
             self._write(f"[{payload.get('level', 'info')}] {payload.get('message')}")
         elif kind == "end":

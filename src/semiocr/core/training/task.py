@@ -106,10 +106,10 @@ class EventSink(Protocol):
     ``"start"``, ``"progress"``, ``"metrics"``, ``"checkpoint"``, ``"log"``, ``"end"``.
 
     Payloads (all JSON-serialisable): start ``{run_dir, epochs, steps_per_epoch, start_epoch, start_step,
-    world_size, device}``; progress ``{epoch, step, epoch_step, steps_per_epoch, lr, loss, <task logs>,
-    samples_per_s}``; metrics ``{epoch, step, <evaluate() metrics>, best, is_best}``; checkpoint ``{path,
-    kind, epoch, step}``; log ``{message, level}``; end ``{reason: finished|stopped, epoch, step, best,
-    best_epoch}``.
+    world_size, device}``; progress ``{epoch, step, epoch_step, steps_per_epoch, lr, loss, grad_norm,
+    <task logs>, samples_per_s}``; metrics ``{epoch, step, <evaluate() metrics>, best, is_best}``;
+    checkpoint ``{path, type: latest|best|periodic, epoch, step}``; log ``{message, level}``;
+    end ``{reason: finished|stopped, epoch, step, best, best_epoch}``.
     """
 
     def __call__(self, kind: str, payload: Mapping[str, Any]) -> None: ...
