@@ -100,3 +100,15 @@ def mean_across(value: float, ctx: DistContext) -> float:
 def cleanup(ctx: DistContext) -> None:
     if ctx.distributed and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def max_divergence(model: nn.Module, ctx: DistContext) -> float:
+    """Largest absolute difference between this rank's parameters and rank 0's (0.0 when not distributed)."""
+    if not ctx.distributed:
+        return 0.0
+    flat = torch.cat([p.detach().reshape(-1).float() for p in model.parameters()])
+    ref = flat.clone()
+    dist.broadcast(ref, src=0)
+    diff = torch.tensor([float((flat - ref).abs().max())], device=ctx.device)
+    dist.all_reduce(diff, op=dist.ReduceOp.MAX)
+    return float(diff.item())

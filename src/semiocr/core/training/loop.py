@@ -227,6 +227,11 @@ class _Run:
             self.save("periodic", f"epoch_{epoch + 1:04d}.pt", metrics)
 
     def result(self, reason: str) -> FitResult:
+        if self.ctx.distributed:
+            div = ddp.max_divergence(self.task.model, self.ctx)
+            ok = div < 1e-5
+            self.log(f"weights {'in sync' if ok else 'DIVERGED'} across {self.ctx.world_size} ranks "
+                     f"(max divergence {div:.2e})", "info" if ok else "error")
         self.emit("end", {"reason": reason, "epoch": self.state.epoch, "step": self.state.step,
                           "best": self.state.best, "best_epoch": self.state.best_epoch})
         return FitResult(reason, self.state.epoch, self.state.step, self.state.best, self.state.best_epoch,
