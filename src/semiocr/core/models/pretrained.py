@@ -236,11 +236,18 @@ def load_pretrained(name: str, cache: str | Path | None = None) -> tuple[nn.Modu
     return model.eval(), charset, blob["meta"]
 
 
-def reference_session(name: str, threads: int = 1):
-    """An onnxruntime CPU session on preset ``name``'s original ONNX file (the parity reference)."""
+def reference_session(name: str, threads: int = 1, optimize: bool = True):
+    """An onnxruntime CPU session on preset ``name``'s original ONNX file (the parity reference).
+
+    ``optimize=False`` runs the graph exactly as written (no operator fusion). The det network is numerically
+    sensitive (activations reach ~3e3 before the head): fp32 runs of it differ from a float64 run by ~5e-5 to
+    1e-4 whatever the engine, and fusion changes the rounding, so the un-fused graph is the faithful reference.
+    """
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
+    if not optimize:
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     return ort.InferenceSession(str(onnx_path(name)), opts, providers=["CPUExecutionProvider"])
