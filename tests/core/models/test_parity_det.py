@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 import torch
 
-from semiocr.core.det_preprocess import det_resize_shape, normalize_image, preprocess_det
 from semiocr.core.models.pretrained import load_pretrained, reference_session
 
 TOL = 1e-4
@@ -37,44 +35,39 @@ def _maps(det, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ours, ref
 
 
-def test_page_probability_map_matches_onnxruntime(det, page):
+def test_page_probability_map_matches_onnxruntime(det, page, det_preprocessor):
     img, _ = page
-    inp = preprocess_det(img, det[1])
-    assert inp.tensor.shape[2] % 32 == 0 and inp.tensor.shape[3] % 32 == 0
-    ours, ref = _maps(det, inp.tensor)
-    assert ours.shape == ref.shape == (1, 1, *inp.tensor.shape[2:])
+    x, _, _ = det_preprocessor(img, det[1])
+    assert x.shape[2] % 32 == 0 and x.shape[3] % 32 == 0 and min(x.shape[2:]) >= 736
+    ours, ref = _maps(det, x)
+    assert ours.shape == ref.shape == (1, 1, *x.shape[2:])
     diff = float(np.abs(ours - ref).max())
     assert diff <= TOL, f"max |dprob map| {diff:.2e} > {TOL}"
-    fused = reference_session("PP-OCRv4-mobile-det", optimize=True).run(None, {"x": inp.tensor})[0]
+    fused = reference_session("PP-OCRv4-mobile-det", optimize=True).run(None, {"x": x})[0]
     diff_fused = float(np.abs(ours - fused).max())
     assert diff_fused <= TOL_FUSED, f"max |dprob map| vs fused onnxruntime {diff_fused:.2e} > {TOL_FUSED}"
 
 
-def test_batch_of_line_and_noise_matches(det, line_renderer):
-    line = cv2.resize(line_renderer("Batch parity 0042", size=40), (320, 96))
-    x = np.stack([normalize_image(line, det[1]["normalize"]),
-                  np.random.default_rng(0).uniform(-1, 1, (3, 96, 320)).astype(np.float32)])
+def test_batch_of_line_and_noise_matches(det, line_renderer, det_preprocessor):
+    line, _, _ = det_preprocessor(line_renderer("Batch parity 0042", size=40), {**det[1], "limit_side_len": 96})
+    line = line[:, :, :96, :320]
+    noise = np.random.default_rng(0).uniform(-1, 1, line.shape).astype(np.float32)
+    x = np.concatenate([line, noise])
     ours, ref = _maps(det, x)
     assert ours.shape == ref.shape == (2, 1, 96, 320)
     diff = float(np.abs(ours - ref).max())
     assert diff <= TOL, f"max |dprob map| {diff:.2e} > {TOL}"
 
 
-def test_map_marks_the_text_lines(det, page):
+def test_map_marks_the_text_lines(det, page, det_preprocessor):
     """The imported weights are real: text boxes light up, the blank margin stays dark."""
     img, boxes = page
-    inp = preprocess_det(img, det[1])
-    prob, _ = _maps(det, inp.tensor)
+    x, ratio_h, ratio_w = det_preprocessor(img, det[1])
+    prob, _ = _maps(det, x)
     prob = prob[0, 0]
     for x0, y0, x1, y1 in boxes:
-        cy = int((y0 + y1) / 2 * inp.ratio_h)
-        cx0, cx1 = int(x0 * inp.ratio_w), int(x1 * inp.ratio_w)
+        cy = int((y0 + y1) / 2 * ratio_h)
+        cx0, cx1 = int(x0 * ratio_w), int(x1 * ratio_w)
         assert prob[cy, cx0:cx1].mean() > 0.5, (x0, y0, x1, y1)
     right = max(b[2] for b in boxes) + 16  # the margin right of every line is empty
-    assert prob[:, int(right * inp.ratio_w):].max() < 0.3
-
-
-def test_resize_shape_rules():
-    assert det_resize_shape(100, 200, 736, "min") == (736, 1472)
-    assert det_resize_shape(1000, 2000, 736, "min") == (992, 1984)
-    assert det_resize_shape(1000, 2000, 960, "max") == (480, 960)
+    assert prob[:, int(right * ratio_w):].max() < 0.3
