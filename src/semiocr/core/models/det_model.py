@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from semiocr.core.models.det_fpn import RSEFPN
-from semiocr.core.models.heads import DBHead
+from semiocr.core.models.det_head import DBHead
 from semiocr.core.models.lcnetv3 import PPLCNetV3
 from semiocr.core.models.registry import register_model
 

@@ -1,4 +1,4 @@
-"""Prediction heads: CTC (recognition, logits from ``head.fc``) and DB (detection probability maps)."""
+"""The CTC head shared by every recognition architecture: ``head.fc`` maps features to class logits."""
 
 from __future__ import annotations
 
@@ -7,57 +7,20 @@ from torch import nn
 
 
 class CTCHead(nn.Module):
-    """``[N, T, in_channels]`` → logits ``[N, T, num_classes]`` through one linear layer named ``fc``.
+    """Linear classifier over frames: ``[N, T, D]`` → logits ``[N, T, num_classes]``.
 
-    Every recognition model keeps its classifier at ``model.head.fc`` so that CTC-head surgery
-    (changing the dict) works on any architecture.
+    The final classifier is always ``self.fc`` (``nn.Linear``) so that head surgery
+    (``semiocr.core.models.surgery.adapt_ctc_head``) works on any architecture. PP-OCRv4 uses an optional
+    hidden layer (``mid_channels``) in some configurations; it sits before ``fc``.
     """
 
-    def __init__(self, in_channels: int, num_classes: int):
+    def __init__(self, in_channels: int, num_classes: int, mid_channels: int | None = None, dropout: float = 0.0):
         super().__init__()
-        self.fc = nn.Linear(in_channels, num_classes)
+        self.mid = nn.Linear(in_channels, mid_channels) if mid_channels else None
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.fc = nn.Linear(mid_channels or in_channels, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(x)
-
-
-class _DBBranch(nn.Module):
-    """conv3x3 → BN → ReLU → deconv x2 → BN → ReLU → deconv x2 → one-channel logits (4x upsampled)."""
-
-    def __init__(self, in_channels: int):
-        super().__init__()
-        mid = in_channels // 4
-        self.conv = nn.Conv2d(in_channels, mid, 3, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(mid)
-        self.deconv1 = nn.ConvTranspose2d(mid, mid, 2, stride=2)
-        self.bn2 = nn.BatchNorm2d(mid)
-        self.deconv2 = nn.ConvTranspose2d(mid, 1, 2, stride=2)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.relu(self.bn1(self.conv(x)))
-        x = torch.relu(self.bn2(self.deconv1(x)))
-        return self.deconv2(x)
-
-
-class DBHead(nn.Module):
-    """Differentiable-binarisation head.
-
-    Eval mode returns the shrink probability map ``[N, 1, H, W]`` (the inference output). Train mode, when
-    built ``with_threshold``, returns ``[N, 3, H, W]``: shrink probability, threshold map and the approximate
-    binary map ``sigmoid(k * (P - T))`` that the DB loss needs. The threshold branch is not part of the
-    inference weights, so a model imported from them starts it from random init.
-    """
-
-    def __init__(self, in_channels: int, k: float = 50.0, with_threshold: bool = True):
-        super().__init__()
-        self.k = k
-        self.binarize = _DBBranch(in_channels)
-        self.thresh = _DBBranch(in_channels) if with_threshold else None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        shrink = torch.sigmoid(self.binarize(x))
-        if not self.training or self.thresh is None:
-            return shrink
-        thresh = torch.sigmoid(self.thresh(x))
-        binary = torch.sigmoid(self.k * (shrink - thresh))
-        return torch.cat([shrink, thresh, binary], dim=1)
+        if self.mid is not None:
+            x = self.mid(x)
+        return self.fc(self.dropout(x))
