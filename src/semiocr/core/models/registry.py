@@ -17,6 +17,8 @@ _BUILDERS: dict[str, Callable[..., nn.Module]] = {}
 # Modules that define architectures; each calls ``register_model`` at import time.
 _MODEL_MODULES: tuple[str, ...] = (
     "semiocr.core.models.tiny",
+    "semiocr.core.models.rec_model",
+    "semiocr.core.models.det_model",
 )
 
 
