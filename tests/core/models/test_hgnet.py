@@ -23,3 +23,19 @@ def test_toy_hgnet_keeps_w_over_8_for_any_width_and_trains():
     assert block.identity and not net.stages[2].blocks[0].identity
     net(torch.randn(2, 3, 48, 64)).sum().backward()
     assert all(p.grad is not None for p in net.parameters())
+
+
+def test_server_rec_full_and_tiny_presets():
+    from semiocr.core.models.registry import build_model
+
+    full = build_model("PP-OCRv4-server-rec", num_classes=6625).eval()
+    n = sum(p.numel() for p in full.parameters())
+    assert 22e6 < n < 30e6, n
+    assert isinstance(full.head.fc, torch.nn.Linear) and full.head.fc.in_features == 120
+    with torch.no_grad():
+        assert full(torch.zeros(1, 3, 48, 320)).shape == (1, 40, 6625)
+    tiny = build_model("PP-OCRv4-server-rec-tiny", num_classes=11)
+    out = tiny(torch.randn(2, 3, 48, 480))
+    assert out.shape == (2, 60, 11)
+    out.logsumexp(-1).sum().backward()
+    assert tiny.backbone.stem[0].conv.weight.grad.abs().sum() > 0  # CTC reaches the backbone (no guide)
