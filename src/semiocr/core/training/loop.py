@@ -199,7 +199,8 @@ class _Run:
                                    "steps_per_epoch": self.steps_per_epoch,
                                    "lr": self.optimizer.param_groups[0]["lr"]}
         payload.update({k: v / max(count, 1) for k, v in acc.items()})
-        payload["samples_per_s"] = n / seconds if seconds > 0 else 0.0
+        payload.update(samples_per_s=n / seconds if seconds > 0 else 0.0, interval_images=int(n),
+                       interval_s=round(seconds, 4))
         self.emit("progress", payload)
 
     def end_epoch(self, epoch: int) -> None:
