@@ -123,7 +123,7 @@ class _Run:
             save_config(cfg, self.run_dir / "config.yaml")
 
     def _resume(self, charset: Charset | None) -> None:
-        ckpt = load_checkpoint(self.cfg.resume, map_location=self.ctx.device)
+        ckpt = load_checkpoint(self.cfg.resume, map_location="cpu")
         check_compatible(ckpt, self.meta.get("arch"), charset)
         tr = ckpt["train"]
         self.task.model.load_state_dict(tr["model"] if tr["model"] is not None else ckpt["model"])
