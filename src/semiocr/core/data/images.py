@@ -83,7 +83,8 @@ def _open(source: Path | bytes, name: str, max_pixels: int) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(fp)
     except Image.DecompressionBombError as e:
-        raise ImageError(f"{name}: image too large to decode safely ({e})") from None
+        raise ImageError(f"{name}: image is over the limit of {max_pixels:,} pixels (possible decompression "
+                         f"bomb; Pillow: {e}); not decoded") from None
     except (UnidentifiedImageError, OSError, ValueError) as e:
         raise ImageError(f"{name}: not a readable image ({e})") from None
     w, h = img.size
@@ -91,7 +92,7 @@ def _open(source: Path | bytes, name: str, max_pixels: int) -> Image.Image:
         raise ImageError(f"{name}: image has zero size {w}x{h}")
     if w * h > max_pixels:
         raise ImageError(f"{name}: image is {w}x{h} = {w * h:,} pixels, over the limit of {max_pixels:,} "
-                         "(possible decompression bomb); not decoded")
+                         "pixels (possible decompression bomb); not decoded")
     return img
 
 
