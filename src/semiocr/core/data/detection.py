@@ -53,14 +53,8 @@ def _parse_points(points: object, where: str, k: int) -> np.ndarray:
     return arr.astype(np.float32)
 
 
-def parse_det_line(root: Path, line: str, where: str) -> DetSample:
-    """Parse one ``path<TAB>json`` line of a detection label file; raises ``DatasetError``."""
-    if line.count("\t") != 1:
-        raise DatasetError(f"{where}: expected exactly one TAB between path and JSON, found {line.count(chr(9))}")
-    rel, payload = line.split("\t")
-    if not rel:
-        raise DatasetError(f"{where}: empty image path")
-    path = resolve_inside(root, rel, where)
+def parse_det_regions(payload: str, where: str) -> tuple[list[np.ndarray], list[str], list[bool]]:
+    """Parse the JSON part of a detection line into polygons, texts and ignore flags; raises ``DatasetError``."""
     try:
         regions = json.loads(payload)
     except json.JSONDecodeError as e:
@@ -77,6 +71,24 @@ def parse_det_line(root: Path, line: str, where: str) -> DetSample:
         polys.append(_parse_points(reg["points"], where, k))
         texts.append(text)
         ignore.append(text == IGNORE_TEXT or bool(reg.get("difficult", False)))
+    return polys, texts, ignore
+
+
+def split_det_line(line: str, where: str) -> tuple[str, str]:
+    """``path<TAB>json`` → ``(path, json)``; raises ``DatasetError`` on a missing/extra TAB or empty path."""
+    if line.count("\t") != 1:
+        raise DatasetError(f"{where}: expected exactly one TAB between path and JSON, found {line.count(chr(9))}")
+    rel, payload = line.split("\t")
+    if not rel:
+        raise DatasetError(f"{where}: empty image path")
+    return rel, payload
+
+
+def parse_det_line(root: Path, line: str, where: str) -> DetSample:
+    """Parse one ``path<TAB>json`` line of a detection label file; raises ``DatasetError``."""
+    rel, payload = split_det_line(line, where)
+    path = resolve_inside(root, rel, where)
+    polys, texts, ignore = parse_det_regions(payload, where)
     return DetSample(path, polys, texts, ignore, where)
 
 

@@ -110,8 +110,11 @@ def _parse_split(root: Path, name: str, labelled: bool, rep: DatasetReport) -> l
             out.append(Line(rel, resolve_inside(root, rel, where), text, where))
         except DatasetError as e:
             rep.error("path", where, str(e).removeprefix(f"{where}: "))
-    if not lines:
-        rep.error("empty_file", str(path), "has no lines" + (" (no labelled samples)" if labelled else ""))
+    if not lines and labelled:
+        rep.error("empty_file", str(path), "has no lines (no labelled samples)")
+    elif not lines:
+        rep.warn("empty_pool", str(path), "has no lines: no unlabelled pool, semi-supervised rounds have nothing "
+                 "to pseudo-label")
     return out
 
 
