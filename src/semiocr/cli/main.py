@@ -5,8 +5,10 @@ from __future__ import annotations
 import typer
 
 from semiocr import __version__
+from semiocr.cli.dataset import app as dataset_app
 
 app = typer.Typer(name="semiocr", help="Self-hosted semi-supervised OCR pipeline.", no_args_is_help=True)
+app.add_typer(dataset_app, name="dataset")
 
 
 @app.command()
