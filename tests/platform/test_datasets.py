@@ -49,13 +49,35 @@ def test_add_versions_and_noop(store, src):
     assert not store.verify("demo", 1)
 
 
-def test_failed_add_changes_nothing(store, src):
+def _append(root, name, line):
+    with open(root / name, "a", encoding="utf-8") as f:
+        f.write(line + "\n")
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[:200])
+
+
+BAD_INPUTS = {  # the "bad input to try" list, each applied to a dataset already stored once
+    "space instead of TAB": lambda r: _append(r, "train.txt", "images/lines/train_00000.jpg A"),
+    "missing image": lambda r: _append(r, "train.txt", "images/lines/nope.jpg\tA"),
+    "truncated JPEG": lambda r: _truncate(r / "images/lines/train_00001.jpg"),
+    "path with ../": lambda r: _append(r, "val.txt", "../src/images/lines/train_00000.jpg\tA"),
+    "character not in dict": lambda r: _append(r, "train.txt", "images/lines/train_00000.jpg\tA€"),
+    "empty train.txt": lambda r: (r / "train.txt").write_text("", encoding="utf-8"),
+    "non-UTF-8 label file": lambda r: (r / "val.txt").write_bytes(b"images/lines/val_00000.jpg\t\xe9t\xe9\n"),
+}
+
+
+@pytest.mark.parametrize("bad", sorted(BAD_INPUTS))
+def test_failed_add_changes_nothing(store, src, bad):
     store.add(src, "demo")
     before = _snapshot(store.root)
-    (src / "train.txt").write_text("images/lines/train_00000.jpg A\n", encoding="utf-8")  # space, not TAB
+    BAD_INPUTS[bad](src)
     with pytest.raises(DatasetInvalidError) as exc:
         store.add(src, "demo")
-    assert any(i.code == "tab" and i.where.endswith("train.txt:1") for i in exc.value.report.errors)
+    assert exc.value.report.errors and all(":" in i.where or i.where.endswith(".txt")
+                                           for i in exc.value.report.errors)
     with pytest.raises(DatasetInvalidError):
         store.add(src, "other")
     assert _snapshot(store.root) == before

@@ -1,4 +1,5 @@
 import json
+import os
 
 import cv2
 import numpy as np
@@ -43,6 +44,7 @@ def test_space_is_missing_without_space_option(tmp_path):
     (lambda r: _append(r, "train.txt", "images/train_0.png ab"), "tab", "train.txt:4"),
     (lambda r: _append(r, "train.txt", "images/gone.png\tab"), "image_missing", "train.txt:4"),
     (lambda r: _append(r, "train.txt", "../outside.png\tab"), "path", "train.txt:4"),
+    (lambda r: (os.symlink(r.parent, r / "out"), _append(r, "train.txt", "out/x.png\tab")), "path", "train.txt:4"),
     (lambda r: _append(r, "val.txt", "/etc/passwd\tab"), "path", "val.txt:3"),
     (lambda r: _append(r, "train.txt", "images/train_0.png\tabé"), "char_not_in_dict", "train.txt:4"),
     (lambda r: _append(r, "train.txt", "images/train_1.png\t "), "empty_label", "train.txt:4"),
