@@ -50,7 +50,7 @@ def test_space_is_missing_without_space_option(tmp_path):
     (lambda r: _append(r, "train.txt", "images/train_1.png\t "), "empty_label", "train.txt:4"),
     (lambda r: (r / "train.txt").write_text("", encoding="utf-8"), "empty_file", "train.txt"),
     (lambda r: (r / "train.txt").write_bytes(b"images/train_0.png\tab\nimages/train_1.png\t\xff\n"),
-     "encoding", "train.txt"),
+     "encoding", "train.txt:2"),
     (lambda r: _append(r, "val.txt", "images/train_0.png\tab"), "overlap_train_val", "val.txt:3"),
     (lambda r: (r / "dict.txt").write_text("a\nb\na\n", encoding="utf-8"), "dict", "dict.txt"),
     (lambda r: (r / "train_unlabeled.txt").unlink(), "missing_file", "train_unlabeled.txt"),
@@ -109,3 +109,13 @@ def test_label_exceeding_frames_is_an_error(tmp_path):
     _append(root, "train.txt", "images/train_0.png\t" + "ab" * 21)  # 42 > 40 frames of a 64x16 image
     rep = validate_dataset(root, CheckOptions(max_text_length=100))
     assert ("label_exceeds_frames", "train.txt:4") in _codes(rep)
+
+
+def test_detection_only_dataset(tmp_path):
+    write_png(tmp_path / "images/p.png", w=40, h=20)
+    box = '[{"transcription": "ab", "points": [[1, 1], [30, 1], [30, 10], [1, 10]]}]'
+    (tmp_path / "det_train.txt").write_text(f"images/p.png\t{box}\nimages/q.png\t{box}\n", encoding="utf-8")
+    rep = validate_dataset(tmp_path, CheckOptions(recognition=False))
+    assert [(i.code, i.where.rsplit("/", 1)[-1]) for i in rep.errors] == [("image_missing", "det_train.txt:2")]
+    assert rep.counts["det_train"] == 2 and rep.counts["det_train_regions"] == 2
+    assert not validate_dataset(tmp_path / "images", CheckOptions(recognition=False)).ok

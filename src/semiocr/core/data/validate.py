@@ -48,6 +48,7 @@ class CheckOptions:
     check_images: bool = True
     max_pixels: int = DEFAULT_MAX_PIXELS
     det_files: tuple[str, ...] = DET_FILES
+    recognition: bool = True  # False: a detection-only dataset (only ``det_files`` are read)
 
 
 @dataclass
@@ -86,8 +87,8 @@ def _read_lines(path: Path, rep: DatasetReport) -> list[tuple[int, str]] | None:
     try:
         return read_text_lines(path)
     except DatasetError as e:
-        rep.error("encoding", str(path), str(e).removeprefix(f"{path}:").split(": ", 1)[-1]
-                  + " — the whole file was skipped; save it as UTF-8")
+        where, _, msg = str(e).partition(": ")
+        rep.error("encoding", where, msg + " — the whole file was skipped; save it as UTF-8")
         return None
 
 
@@ -118,10 +119,14 @@ def _parse_split(root: Path, name: str, labelled: bool, rep: DatasetReport) -> l
     return out
 
 
-def _required(root: Path, rep: DatasetReport) -> bool:
+def _required(root: Path, opt: CheckOptions, rep: DatasetReport) -> bool:
     if not root.is_dir():
         rep.error("missing_dir", str(root), "dataset directory not found")
         return False
+    if not opt.recognition:
+        if not any((root / name).is_file() for name in opt.det_files):
+            rep.error("missing_file", str(root), f"no detection label file ({', '.join(opt.det_files)})")
+        return True
     for name in REQUIRED_FILES:
         if not (root / name).is_file():
             rep.error("missing_file", str(root / name), "required file is missing")
@@ -283,12 +288,12 @@ def validate_dataset(root: str | Path, options: CheckOptions | None = None) -> D
     opt = options or CheckOptions()
     root = Path(root)
     rep = DatasetReport(str(root), settings={k: v for k, v in vars(opt).items() if k != "det_files"})
-    if not _required(root, rep):
+    if not _required(root, opt, rep):
         return rep
-    parsed = _Parsed(charset=_load_charset(root, opt, rep))
+    parsed = _Parsed(charset=_load_charset(root, opt, rep) if opt.recognition else None)
     for split, name, labelled in (("train", TRAIN_FILE, True), ("val", VAL_FILE, True),
                                   ("unlabeled", UNLABELED_FILE, False)):
-        if (root / name).is_file():
+        if opt.recognition and (root / name).is_file():
             parsed.splits[split] = _parse_split(root, name, labelled, rep)
     _check_duplicates(parsed, rep)
     _check_labels(parsed, opt, rep)
