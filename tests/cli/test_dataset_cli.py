@@ -48,7 +48,7 @@ def test_check_fails_with_file_and_line_and_add_stores_nothing(tmp_path, home):
         f.write("images/lines/missing.jpg\tAB\nimages/lines/val_00000.jpg AB\n")
     r = _run("check", ds, "--json", tmp_path / "r.json")
     assert r.exit_code == 1
-    assert "train.txt:4: image 'missing.jpg' not found" in r.output.replace("\n", "")
+    assert "train.txt:4: image 'images/lines/missing.jpg' not found" in r.output.replace("\n", "")
     assert "train.txt:5: expected exactly one TAB" in r.output.replace("\n", "")
     assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["ok"] is False
     r = _run("add", ds, "--name", "bad")

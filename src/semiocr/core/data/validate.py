@@ -199,10 +199,11 @@ class _ImageResult:
     digest: str = ""
 
 
-def _check_one_image(path: Path, where: str, opt: CheckOptions, rep: DatasetReport,
+def _check_one_image(root: Path, path: Path, where: str, opt: CheckOptions, rep: DatasetReport,
                      notes: dict[str, list[str]]) -> _ImageResult:
+    rel = path.relative_to(root.resolve()).as_posix() if path.is_relative_to(root.resolve()) else str(path)
     if not path.is_file():
-        rep.error("image_missing", where, f"image {path.name!r} not found")
+        rep.error("image_missing", where, f"image {rel!r} not found")
         return _ImageResult()
     nbytes = path.stat().st_size
     if nbytes > MAX_FILE_BYTES:
@@ -213,7 +214,7 @@ def _check_one_image(path: Path, where: str, opt: CheckOptions, rep: DatasetRepo
     if not opt.check_images:
         return _ImageResult(None, digest)
     try:
-        _, info = decode_image_info(data, path.name, opt.max_pixels)
+        _, info = decode_image_info(data, rel, opt.max_pixels)
     except ImageError as e:
         rep.error("image_bad", where, str(e))
         return _ImageResult(None, digest)
@@ -231,7 +232,7 @@ def _check_images(root: Path, parsed: _Parsed, det_lines: dict[Path, str], opt: 
     for p, where in det_lines.items():
         todo.setdefault(p, where)
     notes: dict[str, list[str]] = defaultdict(list)
-    results = {p: _check_one_image(p, where, opt, rep, notes)
+    results = {p: _check_one_image(root, p, where, opt, rep, notes)
                for p, where in tqdm(todo.items(), desc="images", unit="img", disable=None, leave=False)}
     for note, wheres in sorted(notes.items()):
         rep.warn(f"image_{note.replace('-', '_')}", wheres[0], f"{len(wheres)} images are {note} (converted to "
