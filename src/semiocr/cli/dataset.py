@@ -149,10 +149,14 @@ def list_(all_versions: bool = typer.Option(False, "--all", help="Every version,
     rows = store.list()
     if not all_versions:
         rows = list({d.name: d for d in rows}.values())
-    table = Table("name", "version", "hash", "train", "val", "unlabeled", "created", title=str(store.root))
+    table = Table(title=str(store.root))
+    table.add_column("name", no_wrap=True, min_width=max([len(d.name) for d in rows] + [4]))
+    for col in ("ver", "hash", "train", "val", "unlab.", "created"):
+        table.add_column(col, no_wrap=col != "created")
     for d in rows:
-        table.add_row(d.name, f"v{d.version}", d.hash[7:19], *(str(d.counts.get(k, "")) for k in
-                                                              ("train", "val", "unlabeled")), d.created)
+        table.add_row(d.name, f"v{d.version}", d.hash[7:15], *(str(d.counts.get(k, "")) for k in
+                                                              ("train", "val", "unlabeled")),
+                      d.created[:16].replace("T", " "))
     console.print(table)
 
 
