@@ -75,3 +75,18 @@ def test_gen_dict_and_import_cli(tmp_path, home):
     assert r.exit_code == 0 and "train=2, val=1" in r.output, r.output
     r = _run("import-ppocrlabel", tmp_path / "nowhere", tmp_path / "x")
     assert r.exit_code == 1 and "no rec_gt_train.txt or rec_gt.txt" in r.output
+
+
+def test_import_det_cli(tmp_path, home):
+    ds = generate_dataset(tmp_path / "ds", SynthConfig(n_train=2, n_val=1, n_test=1, n_unlabeled=1, pages_train=3,
+                                                       pages_val=1))
+    label = tmp_path / "Label.txt"
+    label.write_text((ds / "det_train.txt").read_text(encoding="utf-8"), encoding="utf-8")  # paths from ds/
+    r = _run("import-det", label, tmp_path / "det", "--val-fraction", 0.34)
+    assert r.exit_code == 1 and "not found" in r.output  # images are looked up beside the label file
+    label.unlink()
+    (ds / "Label.txt").write_text((ds / "det_train.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    r = _run("import-det", ds / "Label.txt", tmp_path / "det", "--val-fraction", 0.34)
+    assert r.exit_code == 0 and "det_train=2" in r.output and "det_val=1" in r.output and "OK" in r.output, r.output
+    assert _run("check", tmp_path / "det", "--det-only").exit_code == 0
+    assert _run("check", tmp_path / "det").exit_code == 1  # not a recognition dataset

@@ -75,7 +75,7 @@ def _after_import(res: ImportResult) -> None:
     console.print(f"imported into {res.out}: " + ", ".join(f"{k}={v}" for k, v in res.counts.items()), markup=False)
     for note in res.notes:
         console.print(f"  note: {note}", markup=False)
-    report = validate_dataset(res.out)
+    report = validate_dataset(res.out, CheckOptions(recognition=(res.out / "train.txt").is_file()))
     print_report(report)
     if not report.ok:
         raise typer.Exit(1)
@@ -106,7 +106,7 @@ def import_det(label_file: Path = typer.Argument(..., help="PaddleOCR/PPOCRLabel
         res = import_det_labels(label_file, out, val_file, val_fraction, seed, folder)
     except DatasetError as e:
         _fail(str(e))
-    console.print(f"imported into {res.out}: " + ", ".join(f"{k}={v}" for k, v in res.counts.items()), markup=False)
+    _after_import(res)
 
 
 @app.command()
