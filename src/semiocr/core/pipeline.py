@@ -130,3 +130,10 @@ class OcrPipeline:
         ]
         timings = {"det": (t1 - t0) * 1e3, "rec": (t2 - t1) * 1e3, "total": (t2 - t0) * 1e3}
         return OcrResult(lines, img.shape[1], img.shape[0], timings)
+
+
+def draw_result(img: np.ndarray, result: OcrResult) -> np.ndarray:
+    """Picture of ``result`` on ``img``: boxes on the left, their text on the right (BGR uint8)."""
+    from semiocr.core.draw import draw_ocr
+
+    return draw_ocr(img, [line.polygon for line in result.lines], [line.text for line in result.lines])

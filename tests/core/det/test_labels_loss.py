@@ -65,11 +65,11 @@ def test_db_loss_decreases_when_fitting_targets() -> None:
     first = None
     for _ in range(60):
         total, logs = loss_fn(torch.sigmoid(logits), targets)
-        first = first if first is not None else float(total)
+        first = first if first is not None else total.item()
         opt.zero_grad()
         total.backward()
         opt.step()
-    assert float(total) < first * 0.2 and set(logs) == {"loss_prob", "loss_thresh", "loss_binary"}
+    assert total.item() < first * 0.2 and set(logs) == {"loss_prob", "loss_thresh", "loss_binary"}
 
 
 def test_db_loss_rejects_bad_shapes() -> None:

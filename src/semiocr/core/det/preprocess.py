@@ -10,8 +10,10 @@ Two steps, with the semantics of RapidOCR 1.4.4 so that boxes match it:
    least ``limit_side_len`` (736); with ``"max"`` the longest side at most ``limit_side_len``; then both sides
    are rounded to a multiple of 32. :func:`normalize` applies mean/std (from the model's metadata).
 
-Huge inputs: a page whose longest side exceeds ``max_side_len`` is downscaled to it before detection, so the
-cost per page is bounded (about 2000×2000 pixels, never more than ``MAX_NET_PIXELS`` at the network input).
+Size limits (documented for users): a page whose longest side exceeds ``max_side_len`` (2000) is downscaled to
+it before detection; a sliver is upscaled towards ``min_side_len`` only while its long side stays within
+``MAX_PAGE_FACTOR × max_side_len``; the network input never exceeds ``MAX_NET_PIXELS`` (3000² pixels). So any
+image, from 1×1 to tens of thousands of pixels a side, costs at most one bounded forward pass.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from semiocr.core.preprocess import ensure_bgr_uint8
 DET_MEAN: tuple[float, float, float] = (0.5, 0.5, 0.5)
 DET_STD: tuple[float, float, float] = (0.5, 0.5, 0.5)
 #: hard cap on network-input pixels (a 1×2000 sliver letterboxed then scaled by ``limit_type=min``)
-MAX_NET_PIXELS = 4096 * 4096
+MAX_NET_PIXELS = 3000 * 3000
+#: a sliver (e.g. 3×3000) is upscaled to the minimum side only while its long side stays under 2 × max_side_len
+MAX_PAGE_FACTOR = 2
 
 
 @dataclass(frozen=True)
@@ -91,8 +95,9 @@ def prepare_page(img: np.ndarray, cfg: DetPreprocessConfig = DetPreprocessConfig
         raise ValueError(f"empty image of shape {img.shape}")
     if max(orig_h, orig_w) > cfg.max_side_len:
         img = _resize_bounded(img, cfg.max_side_len / max(orig_h, orig_w))
-    if min(img.shape[:2]) < cfg.min_side_len:
-        img = _resize_bounded(img, cfg.min_side_len / min(img.shape[:2]))
+    if min(img.shape[:2]) < cfg.min_side_len:  # slivers: never grow the long side past MAX_PAGE_FACTOR × limit
+        h, w = img.shape[:2]
+        img = _resize_bounded(img, min(cfg.min_side_len / min(h, w), MAX_PAGE_FACTOR * cfg.max_side_len / max(h, w)))
     h, w = img.shape[:2]
     pad = 0
     if h <= cfg.min_height or (cfg.width_height_ratio > 0 and w / h > cfg.width_height_ratio):
