@@ -40,30 +40,35 @@ def prob_from_output(out: torch.Tensor | Mapping[str, torch.Tensor] | tuple) -> 
     return out[:, 0]
 
 
-def normalization_of(model: nn.Module) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
-    """Mean/std from the model's metadata (``model.meta`` / ``model.metadata`` mapping), if it carries them."""
-    for attr in ("meta", "metadata"):
-        meta = getattr(model, attr, None)
-        if isinstance(meta, Mapping):
-            norm = meta.get("normalization", meta)
-            if isinstance(norm, Mapping) and "mean" in norm and "std" in norm:
-                return tuple(float(v) for v in norm["mean"]), tuple(float(v) for v in norm["std"])
-    return None
+def config_from_meta(meta: Mapping | None, pre: DetPreprocessConfig) -> DetPreprocessConfig:
+    """``pre`` updated with the detector metadata's normalisation (``normalize`` or ``normalization``: mean/std)
+    and ``limit_side_len`` / ``limit_type`` where the metadata carries them."""
+    if not isinstance(meta, Mapping):
+        return pre
+    norm = meta.get("normalize", meta.get("normalization"))
+    if isinstance(norm, Mapping) and "mean" in norm and "std" in norm:
+        if abs(float(norm.get("scale", 1 / 255)) - 1 / 255) > 1e-9:
+            raise ValueError(f"detector metadata scale {norm['scale']} is not 1/255; unsupported normalisation")
+        pre = replace(pre, mean=tuple(float(v) for v in norm["mean"]), std=tuple(float(v) for v in norm["std"]))
+    if "limit_side_len" in meta:
+        pre = replace(pre, limit_side_len=int(meta["limit_side_len"]))
+    if "limit_type" in meta:
+        pre = replace(pre, limit_type=str(meta["limit_type"]))
+    return pre
 
 
 class TextDetector:
     """Runs a DB model on whole images: :func:`prepare_page` → network → DB postprocess → original coordinates.
 
-    Normalisation comes from the model's metadata when it carries one, else from ``pre`` (mean/std 0.5).
+    Normalisation and side limit come from the weights' metadata (``meta``, as returned by ``load_pretrained``
+    or stored in a checkpoint; else ``model.meta``) over ``pre``'s defaults (mean/std 0.5, min side 736).
     """
 
-    def __init__(self, model: nn.Module, pre: DetPreprocessConfig | None = None,
+    def __init__(self, model: nn.Module, meta: Mapping | None = None, pre: DetPreprocessConfig | None = None,
                  post: DBPostprocessConfig | None = None, device: str | torch.device = "cpu"):
-        pre = pre or DetPreprocessConfig()
-        norm = normalization_of(model)
-        if norm is not None:
-            pre = replace(pre, mean=norm[0], std=norm[1])
-        self.pre, self.post = pre, post or DBPostprocessConfig()
+        meta = meta if meta is not None else getattr(model, "meta", None)
+        self.pre = config_from_meta(meta, pre or DetPreprocessConfig())
+        self.post = post or DBPostprocessConfig()
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
 
