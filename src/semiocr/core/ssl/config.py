@@ -6,6 +6,7 @@ YAML files are instances of ``LmsslConfig``; ``-o key.sub=value`` overrides are 
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any, Literal
 
@@ -131,7 +132,7 @@ def _set_path(tree: dict[str, Any], key: str, value: Any) -> None:
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Apply PaddleX-style ``key.sub=value`` overrides (values parsed as YAML scalars) to a raw config dict."""
-    out = dict(raw)
+    out = copy.deepcopy(raw)
     for item in overrides:
         if "=" not in item:
             raise ValueError(f"override {item!r} must look like key.sub=value")
