@@ -80,6 +80,7 @@ class StudentCfg(_Strict):
 
     model: ModelCfg = Field(default_factory=lambda: ModelCfg(arch="PP-OCRv4-mobile-rec"))
     optim: OptimCfg = Field(default_factory=OptimCfg)
+    warmup: OptimCfg | None = None  # the supervised warm-up stage; None = same as ``optim``
     teacher_weights: Path | None = None  # small-only mode: the marked large weights
     pseudo: PseudoCfg = Field(default_factory=lambda: PseudoCfg(threshold=0.5))
     labelled_share: float = Field(0.3, ge=0, le=1)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import nn
 
 from semiocr.core.models.registry import build_model
@@ -161,10 +162,10 @@ class Recipe:
         return self.out / "large_best.pt"
 
     # -- the small model ------------------------------------------------------------------------------
-    def _student_task(self, model: nn.Module, pseudo: list[pl.PseudoLabel], teacher: nn.Module | None
-                      ) -> StudentTask:
+    def _student_task(self, model: nn.Module, pseudo: list[pl.PseudoLabel], teacher: nn.Module | None,
+                      batch_size: int | None = None) -> StudentTask:
         s = self.cfg.student
-        return StudentTask(model, self._data(s.optim.batch_size, s.labelled_aug, s.pseudo_aug), pseudo,
+        return StudentTask(model, self._data(batch_size or s.optim.batch_size, s.labelled_aug, s.pseudo_aug), pseudo,
                            teacher=teacher, kd_weight=s.kd_weight, kd_temperature=s.kd_temperature,
                            labelled_share=s.labelled_share, pseudo_weight=s.pseudo.weight, ema_decay=s.ema_decay,
                            ema_warmup_steps=s.ema_warmup_steps, device=self.cfg.device, seed=self.cfg.seed + 100)
@@ -178,8 +179,9 @@ class Recipe:
         shutil.copyfile(self.out / "pseudo" / "final.tsv", self.out / "pseudo_labels.tsv")
         start: Path | None = None
         if s.warmup_supervised:
-            res = self._stage(self._student_task(self._model(s.model), [], None), "small/warmup", s.optim, s.model,
-                              "small")
+            warm = s.warmup or s.optim
+            res = self._stage(self._student_task(self._model(s.model), [], None, warm.batch_size), "small/warmup",
+                              warm, s.model, "small")
             self._record("small", "start", res.start)
             self._record("small", "warmup", res.best)
             start = res.best_path
@@ -195,6 +197,7 @@ class Recipe:
     def run(self) -> dict[str, Any]:
         """Run the stages of the configured mode; returns the summary (also in summary.json / summary.md)."""
         mode = self.cfg.mode
+        torch.manual_seed(self.cfg.seed)
         if mode in ("joint", "large"):
             teacher = self.run_large()
             if mode == "large":
