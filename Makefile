@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 test: install
-	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m ruff check
 	$(PY) -m pytest -q
 
 test-fast: install
@@ -28,7 +28,7 @@ demo: install
 	$(PY) -m semiocr.demo --out $(DEMO_DIR)
 
 lint: install
-	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m ruff check
 
 clean:
 	rm -rf $(DEMO_DIR) .pytest_cache

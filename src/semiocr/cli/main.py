@@ -5,6 +5,9 @@ from __future__ import annotations
 import typer
 
 from semiocr import __version__
+from semiocr.cli.evaluate import eval_app
+from semiocr.cli.predict import predict_app
+from semiocr.cli.train import train_app
 
 app = typer.Typer(name="semiocr", help="Self-hosted semi-supervised OCR pipeline.", no_args_is_help=True)
 
@@ -13,6 +16,11 @@ app = typer.Typer(name="semiocr", help="Self-hosted semi-supervised OCR pipeline
 def version() -> None:
     """Print the semiocr version."""
     typer.echo(__version__)
+
+
+app.add_typer(train_app, name="train")
+app.add_typer(eval_app, name="eval")
+app.add_typer(predict_app, name="predict")
 
 
 def main() -> None:  # pragma: no cover - console entry point

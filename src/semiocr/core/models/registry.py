@@ -15,7 +15,11 @@ from torch import nn
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {}
 
 # Modules that define architectures; each calls ``register_model`` at import time.
-_MODEL_MODULES: tuple[str, ...] = ()
+_MODEL_MODULES: tuple[str, ...] = (
+    "semiocr.core.models.tiny",
+    "semiocr.core.models.rec_model",
+    "semiocr.core.models.det_model",
+)
 
 
 def register_model(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:

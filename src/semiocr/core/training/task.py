@@ -2,9 +2,13 @@
 
 The loop (``semiocr.core.training.loop``) never branches on algorithm names: supervised training, the
 semi-supervised teacher and the distilled student are different ``TrainTask`` implementations. The loop
-owns the optimiser, scheduler, AMP scaler, gradient clipping, DDP wrapping, checkpoints, resume, progress
-and metrics logging; the task owns data, the forward pass and loss, extra state (EMA weights, rounds,
-pseudo-labels) and evaluation.
+owns the device, optimiser, scheduler, AMP scaler, gradient clipping, DDP wrapping, checkpoints, resume,
+pretrained loading, progress and metrics logging; the task owns data, the forward pass and loss, extra
+state (EMA weights, rounds, pseudo-labels), evaluation and the checkpoint metadata.
+
+Call order in ``fit``: ``setup`` → (pretrained weights into ``model``) → optimiser → (resume:
+``load_state_dict``) → per epoch ``train_batches`` / ``training_step`` / ``after_optimizer_step`` →
+``evaluate`` on rank 0 every ``eval_interval`` epochs → ``state_dict`` into checkpoints.
 
 The outside world reaches the loop through two arguments only: an ``EventSink`` and ``should_stop()``.
 """
@@ -35,8 +39,19 @@ class TrainTask(Protocol):
     #: the module whose parameters the optimiser trains (the loop may wrap it in DDP for the forward pass)
     model: nn.Module
 
-    def train_batches(self, epoch: int) -> Iterable[Any]:
-        """Batches of one epoch (the task builds loaders and samplers; ``epoch`` seeds shuffling)."""
+    #: name of the metric in ``evaluate()`` that picks ``best`` (higher is better), e.g. "acc"
+    selection_metric: str
+
+    def setup(self, device: torch.device, rank: int, world_size: int) -> None:
+        """Move models to ``device`` and build this rank's data (called once, before the optimiser exists)."""
+        ...
+
+    def steps_per_epoch(self) -> int:
+        """Optimiser steps in one epoch on this rank (equal on every rank); sizes the LR schedule."""
+        ...
+
+    def train_batches(self, epoch: int, skip: int = 0) -> Iterable[Any]:
+        """Batches of ``epoch`` (order seeded by epoch), without the first ``skip`` ones (mid-epoch resume)."""
         ...
 
     def training_step(self, model: nn.Module, batch: Any) -> StepOutput:
@@ -48,26 +63,53 @@ class TrainTask(Protocol):
         ...
 
     def evaluate(self) -> dict[str, float]:
-        """Validation metrics of the weights that would be saved as ``best``; must hold ``selection_metric``."""
+        """Validation metrics of ``eval_module()``; must hold ``selection_metric``. Runs on rank 0 only."""
         ...
 
     def eval_module(self) -> nn.Module:
-        """The weights that evaluation measures and ``best`` saves (``model`` or its EMA)."""
+        """The weights that evaluation measures and checkpoints ship for inference (``model`` or its EMA)."""
+        ...
+
+    def checkpoint_meta(self) -> dict[str, Any]:
+        """Self-description stored in every checkpoint: ``arch``, ``charset`` (``Charset.to_dict()``),
+        ``input`` spec, ``dataset_hash``, ``parent`` and anything stage-specific."""
         ...
 
     def state_dict(self) -> dict[str, Any]:
-        """Extra task state for resume (EMA weights, round, pseudo-label set, sampler state)."""
+        """Extra task state for resume (EMA weights, round, pseudo-label set)."""
         ...
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         ...
 
-    #: name of the metric in ``evaluate()`` that picks ``best`` (higher is better), e.g. "acc"
-    selection_metric: str
+
+class TaskBase:
+    """Convenience defaults for tasks: no hook, no extra state, evaluate ``model`` itself."""
+
+    model: nn.Module
+
+    def after_optimizer_step(self, step: int) -> None:
+        return None
+
+    def eval_module(self) -> nn.Module:
+        return self.model
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        return None
 
 
 class EventSink(Protocol):
     """Where the loop reports: console, JSONL log file, database. ``kind`` is one of
-    ``"start"``, ``"progress"``, ``"metrics"``, ``"checkpoint"``, ``"log"``, ``"end"``."""
+    ``"start"``, ``"progress"``, ``"metrics"``, ``"checkpoint"``, ``"log"``, ``"end"``.
+
+    Payloads (all JSON-serialisable): start ``{run_dir, epochs, steps_per_epoch, start_epoch, start_step,
+    world_size, device}``; progress ``{epoch, step, epoch_step, steps_per_epoch, lr, loss, grad_norm,
+    <task logs>, samples_per_s}``; metrics ``{epoch, step, <evaluate() metrics>, best, is_best}``;
+    checkpoint ``{path, type: latest|best|periodic, epoch, step}``; log ``{message, level}``;
+    end ``{reason: finished|stopped, epoch, step, best, best_epoch}``.
+    """
 
     def __call__(self, kind: str, payload: Mapping[str, Any]) -> None: ...

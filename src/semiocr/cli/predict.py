@@ -1,0 +1,37 @@
+"""``semiocr predict rec --weights CKPT IMAGE...``: one line per image, ``path<TAB>text<TAB>confidence``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+predict_app = typer.Typer(help="Run weights on images.", no_args_is_help=True)
+
+
+@predict_app.command("rec")
+def predict_rec(
+    images: list[Path] = typer.Argument(..., help="text-line images"),
+    weights: Path = typer.Option(..., "--weights", "-w", help="checkpoint file or run directory"),
+    device: str = typer.Option("auto", "--device"),
+    as_json: bool = typer.Option(False, "--json", help="JSON lines with per-character scores"),
+) -> None:
+    """Recognise text-line images."""
+    from semiocr.core.data.labels import DatasetError
+    from semiocr.core.inference.recognizer import Recognizer
+    from semiocr.core.training.checkpoint import CheckpointError
+    from semiocr.core.training.rec_data import read_image
+
+    try:
+        rec = Recognizer.from_checkpoint(weights, device=device)
+        decoded = rec.predict([read_image(p) for p in images])
+    except (DatasetError, CheckpointError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    for path, d in zip(images, decoded, strict=True):
+        if as_json:
+            typer.echo(json.dumps({"image": str(path), "text": d.text, "confidence": round(d.confidence, 4),
+                                   "char_scores": [round(s, 4) for s in d.char_scores]}, ensure_ascii=False))
+        else:
+            typer.echo(f"{path}\t{d.text}\t{d.confidence:.4f}")

@@ -1,0 +1,79 @@
+"""The one recognition inference path: preprocess (``core/preprocess``) → model → softmax → greedy decode.
+
+Used by training-time evaluation, ``semiocr eval rec``, pseudo-labelling and the service. Images are
+grouped by aspect ratio so that each batch pads little.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from semiocr.core.charset import Charset
+from semiocr.core.decode import Decoded, ctc_greedy_decode
+from semiocr.core.models.registry import build_model
+from semiocr.core.models.surgery import head_fc
+from semiocr.core.preprocess import REC_HEIGHT, ensure_bgr_uint8, preprocess_batch
+from semiocr.core.training.checkpoint import checkpoint_charset, load_checkpoint
+from semiocr.core.training.ddp import resolve_device
+
+
+def width_batches(images: Sequence[np.ndarray], batch_size: int) -> list[list[int]]:
+    """Indices of ``images`` grouped into batches of similar aspect ratio (narrow first)."""
+    ratios = [img.shape[1] / max(img.shape[0], 1) for img in images]
+    order = sorted(range(len(images)), key=lambda i: ratios[i])
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+class Recognizer:
+    """A recognition model with its charset: ``predict(images) -> list[Decoded]``."""
+
+    def __init__(self, model: nn.Module, charset: Charset, device: str | torch.device = "cpu",
+                 batch_size: int = 32, max_width: int | None = None, meta: dict[str, Any] | None = None):
+        if head_fc(model).out_features != charset.num_classes:
+            raise ValueError(f"model head has {head_fc(model).out_features} classes, charset has "
+                             f"{charset.num_classes}")
+        self.model, self.charset = model, charset
+        self.device = torch.device(device) if isinstance(device, str) else device
+        self.batch_size, self.max_width, self.meta = batch_size, max_width, meta or {}
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, device: str = "auto", batch_size: int = 32,
+                        max_width: int | None = None) -> Recognizer:
+        """Build the architecture named in the checkpoint and load its inference weights."""
+        ckpt = load_checkpoint(path)
+        meta = ckpt["meta"]
+        charset = checkpoint_charset(ckpt)
+        kwargs = dict((meta.get("config") or {}).get("model_kwargs") or {})
+        model = build_model(meta["arch"], num_classes=charset.num_classes, **kwargs)
+        model.load_state_dict(ckpt["model"])
+        dev = resolve_device(device)
+        return cls(model.to(dev).eval(), charset, dev, batch_size, max_width, meta)
+
+    @torch.inference_mode()
+    def predict_probs(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Per image softmax ``[T, C]`` (T depends on its batch's padded width)."""
+        was_training = self.model.training
+        self.model.eval()
+        out: list[np.ndarray | None] = [None] * len(images)
+        try:
+            for idx in width_batches(images, self.batch_size):
+                x = preprocess_batch([images[i] for i in idx], height=REC_HEIGHT, max_width=self.max_width)
+                probs = torch.softmax(self.model(torch.from_numpy(x).to(self.device)).float(), dim=2).cpu().numpy()
+                for j, i in enumerate(idx):
+                    out[i] = probs[j]
+        finally:
+            self.model.train(was_training)
+        return out  # type: ignore[return-value]
+
+    def predict(self, images: Sequence[np.ndarray]) -> list[Decoded]:
+        """Text, confidence and per-character scores of each image (BGR uint8, any size)."""
+        if not images:
+            return []
+        images = [ensure_bgr_uint8(img) for img in images]
+        return [ctc_greedy_decode(p[None], self.charset)[0] for p in self.predict_probs(images)]

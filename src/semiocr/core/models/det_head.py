@@ -1,0 +1,48 @@
+"""Differentiable-binarisation (DB) head of PP-OCRv4 detection: probability maps from the FPN features."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class _DBBranch(nn.Module):
+    """conv3x3 → BN → ReLU → deconv x2 → BN → ReLU → deconv x2 → one-channel logits (4x upsampled)."""
+
+    def __init__(self, in_channels: int):
+        super().__init__()
+        mid = in_channels // 4
+        self.conv = nn.Conv2d(in_channels, mid, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(mid)
+        self.deconv1 = nn.ConvTranspose2d(mid, mid, 2, stride=2)
+        self.bn2 = nn.BatchNorm2d(mid)
+        self.deconv2 = nn.ConvTranspose2d(mid, 1, 2, stride=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.bn1(self.conv(x)))
+        x = torch.relu(self.bn2(self.deconv1(x)))
+        return self.deconv2(x)
+
+
+class DBHead(nn.Module):
+    """Differentiable-binarisation head.
+
+    Eval mode returns the shrink probability map ``[N, 1, H, W]`` (the inference output). Train mode, when
+    built ``with_threshold``, returns ``[N, 3, H, W]``: shrink probability, threshold map and the approximate
+    binary map ``sigmoid(k * (P - T))`` that the DB loss needs. The threshold branch is not part of the
+    inference weights, so a model imported from them starts it from random init.
+    """
+
+    def __init__(self, in_channels: int, k: float = 50.0, with_threshold: bool = True):
+        super().__init__()
+        self.k = k
+        self.binarize = _DBBranch(in_channels)
+        self.thresh = _DBBranch(in_channels) if with_threshold else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shrink = torch.sigmoid(self.binarize(x))
+        if not self.training or self.thresh is None:
+            return shrink
+        thresh = torch.sigmoid(self.thresh(x))
+        binary = torch.sigmoid(self.k * (shrink - thresh))
+        return torch.cat([shrink, thresh, binary], dim=1)

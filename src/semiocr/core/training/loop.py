@@ -1,0 +1,259 @@
+"""The one generic training loop: optimiser, warm-up + cosine LR, AMP, clipping, DDP, checkpoints, resume.
+
+It never branches on what is being trained: everything stage-specific lives in the ``TrainTask``. The
+outside world sees it through ``sink(kind, payload)`` and ``should_stop()`` only (DESIGN.md §2).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from semiocr.core.charset import Charset
+from semiocr.core.training import ddp
+from semiocr.core.training.checkpoint import (
+    CHECKPOINT_DIR,
+    TrainState,
+    atomic_save,
+    build_checkpoint,
+    check_compatible,
+    load_checkpoint,
+    load_pretrained,
+    restore_rng,
+)
+from semiocr.core.training.config import TrainConfig, save_config
+from semiocr.core.training.sinks import default_sink
+from semiocr.core.training.task import EventSink, TrainTask
+
+
+@dataclass
+class FitResult:
+    """How a run ended."""
+
+    reason: str  # "finished" | "stopped"
+    epoch: int
+    step: int
+    best: float | None
+    best_epoch: int | None
+    last_metrics: dict[str, float] = field(default_factory=dict)
+    run_dir: Path | None = None
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch (call before building models so that init is reproducible)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def warmup_cosine(warmup_steps: int, total_steps: int, min_ratio: float = 0.0) -> Callable[[int], float]:
+    """LR multiplier: linear warm-up to 1 over ``warmup_steps``, then cosine down to ``min_ratio``."""
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        span = max(1, total_steps - warmup_steps)
+        progress = min(1.0, (step - warmup_steps) / span)
+        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+    return factor
+
+
+def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW / Adam / SGD; no weight decay on biases and norm parameters (1-D tensors)."""
+    decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=cfg.learning_rate)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(groups, lr=cfg.learning_rate)
+    return torch.optim.SGD(groups, lr=cfg.learning_rate, momentum=0.9, nesterov=True)
+
+
+class _Run:
+    """State of one ``fit`` call (kept in an object so each method stays short)."""
+
+    def __init__(self, task: TrainTask, cfg: TrainConfig, sink: EventSink, should_stop: Callable[[], bool],
+                 run_dir: Path):
+        self.task, self.cfg, self.should_stop, self.run_dir = task, cfg, should_stop, run_dir
+        self.ctx = ddp.init_distributed(cfg.device)
+        self._sink = sink
+        self.state = TrainState(epoch=0, step=0, epoch_step=0, best=None, best_epoch=None)
+        self.last_metrics: dict[str, float] = {}
+
+    def emit(self, kind: str, payload: dict[str, Any]) -> None:
+        if self.ctx.is_main:
+            self._sink(kind, payload)
+
+    def log(self, message: str, level: str = "info") -> None:
+        self.emit("log", {"message": message, "level": level})
+
+    # -- set-up ----------------------------------------------------------------------------------------
+    def setup(self) -> None:
+        cfg, task = self.cfg, self.task
+        task.setup(self.ctx.device, self.ctx.rank, self.ctx.world_size)
+        self.meta = task.checkpoint_meta()
+        charset = Charset.from_dict(self.meta["charset"]) if "charset" in self.meta else None
+        if cfg.pretrained and not cfg.resume:
+            _, msg = load_pretrained(task.model, cfg.pretrained, charset)
+            self.meta["parent"] = self.meta.get("parent") or str(cfg.pretrained)
+            self.log(msg)
+        task.model.to(self.ctx.device)
+        self.steps_per_epoch = task.steps_per_epoch()
+        if self.steps_per_epoch < 1:
+            raise ValueError("the task yields no training step per epoch (too little data for the batch size?)")
+        self.optimizer = build_optimizer(task.model, cfg)
+        total = cfg.epochs * self.steps_per_epoch
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, warmup_cosine(cfg.warmup_steps, total, cfg.min_lr_ratio))
+        self.use_amp = cfg.amp and self.ctx.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        if cfg.resume:
+            self._resume(charset)
+        self.model = ddp.wrap_model(task.model, self.ctx)
+        if self.ctx.is_main:
+            save_config(cfg, self.run_dir / "config.yaml")
+
+    def _resume(self, charset: Charset | None) -> None:
+        ckpt = load_checkpoint(self.cfg.resume, map_location=self.ctx.device)
+        check_compatible(ckpt, self.meta.get("arch"), charset)
+        tr = ckpt["train"]
+        self.task.model.load_state_dict(tr["model"] if tr["model"] is not None else ckpt["model"])
+        self.optimizer.load_state_dict(tr["optimizer"])
+        self.scheduler.load_state_dict(tr["scheduler"])
+        if tr["scaler"] is not None and self.use_amp:
+            self.scaler.load_state_dict(tr["scaler"])
+        self.task.load_state_dict(tr["task"])
+        self.state = TrainState(tr["epoch"], tr["step"], tr["epoch_step"], tr["best"], tr["best_epoch"])
+        self.last_metrics = dict(ckpt["meta"].get("metrics") or {})
+        restore_rng(tr["rng"])
+        self.log(f"resumed from {ckpt['meta']['path']} at epoch {self.state.epoch} step {self.state.step} "
+                 f"(+{self.state.epoch_step} steps into the epoch), best {self.state.best}")
+
+    # -- checkpoints -----------------------------------------------------------------------------------
+    def save(self, kind: str, name: str, metrics: dict[str, float] | None = None) -> None:
+        if not self.ctx.is_main:
+            return
+        ckpt = build_checkpoint(meta=self.meta, model=self.task.model, eval_module=self.task.eval_module(),
+                                state=self.state, optimizer=self.optimizer, scheduler=self.scheduler,
+                                scaler=self.scaler if self.use_amp else None, task_state=self.task.state_dict(),
+                                kind=kind, metrics=metrics if metrics is not None else self.last_metrics,
+                                config=self.cfg.model_dump(mode="json"))
+        path = atomic_save(ckpt, self.run_dir / CHECKPOINT_DIR / name)
+        self.emit("checkpoint", {"path": str(path), "type": kind, "epoch": self.state.epoch,
+                                 "step": self.state.step})
+
+    # -- training --------------------------------------------------------------------------------------
+    def train_step(self, batch: Any) -> dict[str, float]:
+        self.optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(self.ctx.device.type, dtype=torch.float16, enabled=self.use_amp):
+            out = self.task.training_step(self.model, batch)
+        self.scaler.scale(out.loss).backward()
+        logs = {"loss": float(out.loss.detach())}
+        if self.cfg.grad_clip > 0:
+            self.scaler.unscale_(self.optimizer)
+            norm = torch.nn.utils.clip_grad_norm_(self.task.model.parameters(), self.cfg.grad_clip)
+            logs["grad_norm"] = float(norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        self.state.step += 1
+        self.state.epoch_step += 1
+        self.task.after_optimizer_step(self.state.step)
+        logs.update(out.logs)
+        logs["_n"] = float(out.batch_size)
+        return logs
+
+    def run_epoch(self, epoch: int) -> bool:
+        """Train the rest of ``epoch``; returns True when a stop was requested (latest saved)."""
+        self.task.model.train()
+        acc: dict[str, float] = {}
+        count, t0 = 0, time.perf_counter()
+        for batch in self.task.train_batches(epoch, skip=self.state.epoch_step):
+            logs = self.train_step(batch)
+            for k, v in logs.items():
+                acc[k] = acc.get(k, 0.0) + v
+            count += 1
+            if self.state.epoch_step % self.cfg.log_interval == 0 or self.state.epoch_step == self.steps_per_epoch:
+                self._progress(epoch, acc, count, time.perf_counter() - t0)
+                acc, count, t0 = {}, 0, time.perf_counter()
+            if self.cfg.save_interval_steps and self.state.step % self.cfg.save_interval_steps == 0 \
+                    and self.state.epoch_step < self.steps_per_epoch:
+                self.save("latest", "latest.pt")
+            if ddp.any_true(self.should_stop(), self.ctx):
+                self.save("latest", "latest.pt")
+                return True
+        return False
+
+    def _progress(self, epoch: int, acc: dict[str, float], count: int, seconds: float) -> None:
+        n = acc.pop("_n", 0.0) * self.ctx.world_size
+        payload: dict[str, Any] = {"epoch": epoch, "step": self.state.step, "epoch_step": self.state.epoch_step,
+                                   "steps_per_epoch": self.steps_per_epoch,
+                                   "lr": self.optimizer.param_groups[0]["lr"]}
+        payload.update({k: v / max(count, 1) for k, v in acc.items()})
+        payload["samples_per_s"] = n / seconds if seconds > 0 else 0.0
+        self.emit("progress", payload)
+
+    def end_epoch(self, epoch: int) -> None:
+        self.state.epoch, self.state.epoch_step = epoch + 1, 0
+        if (epoch + 1) % self.cfg.eval_interval == 0 or epoch + 1 == self.cfg.epochs:
+            self.evaluate_and_save(epoch)
+        self.save("latest", "latest.pt")
+        ddp.barrier(self.ctx)
+
+    def evaluate_and_save(self, epoch: int) -> None:
+        metrics = self.task.evaluate() if self.ctx.is_main else {}
+        metrics = ddp.broadcast_object(metrics, self.ctx)
+        key = self.task.selection_metric
+        if key not in metrics:
+            raise KeyError(f"evaluate() returned {sorted(metrics)} without the selection metric {key!r}")
+        is_best = self.state.best is None or metrics[key] > self.state.best
+        if is_best:
+            self.state.best, self.state.best_epoch = float(metrics[key]), epoch + 1
+        self.last_metrics = dict(metrics)
+        self.emit("metrics", {"epoch": epoch + 1, "step": self.state.step, **metrics, "best": self.state.best,
+                              "is_best": is_best})
+        if is_best:
+            self.save("best", "best.pt", metrics)
+        if self.cfg.save_periodic:
+            self.save("periodic", f"epoch_{epoch + 1:04d}.pt", metrics)
+
+    def result(self, reason: str) -> FitResult:
+        if self.ctx.distributed:
+            div = ddp.max_divergence(self.task.model, self.ctx)
+            ok = div < 1e-5
+            self.log(f"weights {'in sync' if ok else 'DIVERGED'} across {self.ctx.world_size} ranks "
+                     f"(max divergence {div:.2e})", "info" if ok else "error")
+        self.emit("end", {"reason": reason, "epoch": self.state.epoch, "step": self.state.step,
+                          "best": self.state.best, "best_epoch": self.state.best_epoch})
+        return FitResult(reason, self.state.epoch, self.state.step, self.state.best, self.state.best_epoch,
+                         dict(self.last_metrics), self.run_dir)
+
+
+def fit(task: TrainTask, cfg: TrainConfig, sink: EventSink | None = None,
+        should_stop: Callable[[], bool] | None = None, run_dir: str | Path | None = None) -> FitResult:
+    """Train ``task`` as ``cfg`` says; resumable, DDP-aware (under torchrun), reporting to ``sink``.
+
+    ``run_dir`` defaults to ``cfg.output_dir``; it receives ``config.yaml``, ``checkpoints/{latest,best,
+    epoch_NNNN}.pt`` and (with the default sink) ``metrics.jsonl``. ``should_stop`` is polled after every
+    step; a stop saves ``latest`` and returns ``reason="stopped"``.
+    """
+    run_dir = Path(run_dir or cfg.output_dir)
+    run = _Run(task, cfg, sink or default_sink(run_dir), should_stop or (lambda: False), run_dir)
+    run.setup()
+    run.emit("start", {"run_dir": str(run_dir), "epochs": cfg.epochs, "steps_per_epoch": run.steps_per_epoch,
+                       "start_epoch": run.state.epoch, "start_step": run.state.step,
+                       "world_size": run.ctx.world_size, "device": str(run.ctx.device)})
+    for epoch in range(run.state.epoch, cfg.epochs):
+        if run.run_epoch(epoch):
+            return run.result("stopped")
+        run.end_epoch(epoch)
+    return run.result("finished")

@@ -1,0 +1,160 @@
+"""Recognition training data: a torch Dataset over ``Sample`` lists, a seeded resumable batch sampler, and
+the collate that pads each batch to its own width with the one preprocessing (``core/preprocess.py``).
+
+Augmentation randomness is derived from (seed, epoch, sample index), never from worker state, so an epoch
+is identical with any number of workers and after a resume.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from semiocr.core.augment import Augment
+from semiocr.core.charset import Charset
+from semiocr.core.data.labels import DatasetError, Sample
+from semiocr.core.preprocess import REC_HEIGHT, preprocess_batch
+
+
+def read_image(path: str | Path, source: str = "") -> np.ndarray:
+    """Read an image as BGR uint8 (Unicode paths work); raises ``DatasetError`` naming the label line."""
+    where = f"{source}: " if source else ""
+    try:
+        buf = np.fromfile(str(path), dtype=np.uint8)
+    except OSError as e:
+        raise DatasetError(f"{where}cannot read image {path}: {e.strerror}") from None
+    img = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf.size else None
+    if img is None:
+        raise DatasetError(f"{where}image {path} is empty or not a decodable image")
+    return img
+
+
+def filter_samples(samples: Sequence[Sample], charset: Charset, max_text_length: int) -> tuple[list[Sample], list[str]]:
+    """Keep samples whose label the charset encodes and that fit ``max_text_length``; say why others go."""
+    kept, dropped = [], []
+    for s in samples:
+        if s.text is not None and (missing := charset.missing(s.text)):
+            dropped.append(f"{s.source}: characters {''.join(missing)!r} are not in the dict")
+        elif s.text is not None and len(s.text) > max_text_length:
+            dropped.append(f"{s.source}: label has {len(s.text)} characters > max_text_length {max_text_length}")
+        else:
+            kept.append(s)
+    return kept, dropped
+
+
+def dataset_hash(root: str | Path, files: Sequence[str] = ("train.txt", "val.txt", "dict.txt")) -> str:
+    """Content hash of a dataset's label files (those present), for self-describing checkpoints."""
+    h = hashlib.sha256()
+    for name in files:
+        p = Path(root) / name
+        if p.is_file():
+            h.update(name.encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class RecBatch:
+    """A collated batch: images ``[N,3,48,W]``, concatenated CTC targets, texts and paths."""
+
+    images: torch.Tensor
+    targets: torch.Tensor
+    target_lengths: torch.Tensor
+    texts: list[str | None]
+    paths: list[str]
+
+    def to(self, device: torch.device | str) -> RecBatch:
+        return RecBatch(self.images.to(device, non_blocking=True), self.targets.to(device),
+                        self.target_lengths.to(device), self.texts, self.paths)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+class RecDataset(Dataset):
+    """Recognition lines; ``ds[(index, epoch)]`` (or ``ds[index]``) → ``(image, text, path)``."""
+
+    def __init__(self, samples: Sequence[Sample], augment: Augment | None = None, seed: int = 0):
+        self.samples = list(samples)
+        self.augment = augment
+        self.seed = seed
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, key: int | tuple[int, int]) -> tuple[np.ndarray, str | None, str]:
+        index, epoch = key if isinstance(key, tuple) else (key, 0)
+        s = self.samples[index]
+        img = read_image(s.path, s.source)
+        if self.augment is not None:
+            rng = np.random.default_rng([self.seed, epoch, index])
+            img = self.augment(img, rng)
+        return img, s.text, str(s.path)
+
+
+class RecCollate:
+    """Collate ``(image, text, path)`` items into a ``RecBatch`` (texts encoded with ``charset``)."""
+
+    def __init__(self, charset: Charset, max_width: int | None = None, height: int = REC_HEIGHT):
+        self.charset = charset
+        self.max_width = max_width
+        self.height = height
+
+    def __call__(self, items: Sequence[tuple[np.ndarray, str | None, str]]) -> RecBatch:
+        images = preprocess_batch([it[0] for it in items], height=self.height, max_width=self.max_width)
+        codes = [self.charset.encode(it[1]) if it[1] is not None else [] for it in items]
+        return RecBatch(
+            images=torch.from_numpy(images),
+            targets=torch.tensor([c for cs in codes for c in cs], dtype=torch.long),
+            target_lengths=torch.tensor([len(cs) for cs in codes], dtype=torch.long),
+            texts=[it[1] for it in items],
+            paths=[it[2] for it in items],
+        )
+
+
+class EpochBatchSampler(Sampler[list[tuple[int, int]]]):
+    """Seeded, DDP-aware, resumable batch sampler yielding ``[(index, epoch), ...]`` batches.
+
+    The order depends only on (seed, epoch); each rank takes every ``world_size``-th index; ``skip`` drops
+    the first batches of the epoch (mid-epoch resume). Call ``set_epoch`` before each epoch.
+    """
+
+    def __init__(self, num_samples: int, batch_size: int, seed: int = 0, shuffle: bool = True,
+                 drop_last: bool = False, rank: int = 0, world_size: int = 1):
+        if num_samples < 1:
+            raise ValueError("EpochBatchSampler needs at least one sample")
+        self.num_samples, self.batch_size, self.seed = num_samples, batch_size, seed
+        self.shuffle, self.drop_last, self.rank, self.world_size = shuffle, drop_last, rank, world_size
+        self.epoch, self.skip = 0, 0
+
+    def set_epoch(self, epoch: int, skip: int = 0) -> None:
+        self.epoch, self.skip = epoch, skip
+
+    def _rank_indices(self) -> list[int]:
+        if self.shuffle:
+            g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+            order = torch.randperm(self.num_samples, generator=g).tolist()
+        else:
+            order = list(range(self.num_samples))
+        total = -(-self.num_samples // self.world_size) * self.world_size
+        order += order[: total - len(order)]
+        return order[self.rank::self.world_size]
+
+    def full_length(self) -> int:
+        """Batches per epoch for this rank, ignoring ``skip``."""
+        n = -(-self.num_samples // self.world_size)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        idx = self._rank_indices()
+        for b in range(self.skip, self.full_length()):
+            yield [(i, self.epoch) for i in idx[b * self.batch_size:(b + 1) * self.batch_size]]
+
+    def __len__(self) -> int:
+        return max(0, self.full_length() - self.skip)

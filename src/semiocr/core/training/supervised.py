@@ -1,0 +1,133 @@
+"""The supervised recognition task (labelled lines, CTC) and the builder that makes it from a config."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from semiocr.core.augment import get_augment
+from semiocr.core.charset import Charset
+from semiocr.core.data.labels import DICT_FILE, DatasetError, Sample, read_labelled
+from semiocr.core.eval.recognition import rec_metrics
+from semiocr.core.inference.recognizer import Recognizer
+from semiocr.core.losses import CTCLoss
+from semiocr.core.models.registry import build_model
+from semiocr.core.training.checkpoint import rec_input_spec
+from semiocr.core.training.config import TrainConfig
+from semiocr.core.training.loop import seed_everything
+from semiocr.core.training.rec_data import (
+    EpochBatchSampler,
+    RecBatch,
+    RecCollate,
+    RecDataset,
+    dataset_hash,
+    filter_samples,
+    read_image,
+)
+from semiocr.core.training.task import StepOutput, TaskBase
+
+
+class SupervisedRecTask(TaskBase):
+    """CTC training on labelled lines; selects ``best`` by exact accuracy on the validation lines."""
+
+    selection_metric = "acc"
+
+    def __init__(self, model: nn.Module, charset: Charset, train: Sequence[Sample], val: Sequence[Sample],
+                 cfg: TrainConfig, data_hash: str | None = None, parent: str | None = None):
+        if not train:
+            raise DatasetError("no usable training lines")
+        self.model, self.charset, self.cfg = model, charset, cfg
+        self.train_samples, self.val_samples = list(train), list(val)
+        self.data_hash, self.parent = data_hash, parent
+        self.loss_fn = CTCLoss()
+        self.device = torch.device("cpu")
+        self._val_images: list[np.ndarray] | None = None
+
+    def setup(self, device: torch.device, rank: int, world_size: int) -> None:
+        self.device = device
+        self.model.to(device)
+        self.dataset = RecDataset(self.train_samples, get_augment(self.cfg.augment), seed=self.cfg.seed)
+        self.sampler = EpochBatchSampler(len(self.dataset), self.cfg.batch_size, seed=self.cfg.seed,
+                                         shuffle=True, drop_last=False, rank=rank, world_size=world_size)
+        self.collate = RecCollate(self.charset, max_width=self.cfg.max_width)
+
+    def steps_per_epoch(self) -> int:
+        return self.sampler.full_length()
+
+    def train_batches(self, epoch: int, skip: int = 0) -> Iterator[RecBatch]:
+        self.sampler.set_epoch(epoch, skip)
+        loader = DataLoader(self.dataset, batch_sampler=self.sampler, collate_fn=self.collate,
+                            num_workers=self.cfg.workers, pin_memory=self.device.type == "cuda",
+                            generator=torch.Generator().manual_seed(self.cfg.seed + epoch))
+        for batch in loader:
+            yield batch.to(self.device)
+
+    def training_step(self, model: nn.Module, batch: RecBatch) -> StepOutput:
+        logits = model(batch.images)
+        loss = self.loss_fn(logits, batch.targets, batch.target_lengths)
+        return StepOutput(loss=loss, batch_size=len(batch))
+
+    def evaluate(self) -> dict[str, float]:
+        if not self.val_samples:
+            return {"acc": 0.0, "n": 0}
+        if self._val_images is None:
+            self._val_images = [read_image(s.path, s.source) for s in self.val_samples]
+        rec = Recognizer(self.eval_module(), self.charset, self.device, batch_size=self.cfg.eval_batch_size,
+                         max_width=self.cfg.max_width)
+        preds = [d.text for d in rec.predict(self._val_images)]
+        return rec_metrics(preds, [s.text or "" for s in self.val_samples])
+
+    def checkpoint_meta(self) -> dict[str, Any]:
+        return {"arch": getattr(self.model, "arch_name", type(self.model).__name__),
+                "charset": self.charset.to_dict(), "input": rec_input_spec(), "dataset_hash": self.data_hash,
+                "parent": self.parent, "task": "supervised"}
+
+
+def dataset_charset(cfg: TrainConfig) -> Charset:
+    """The run's charset: ``cfg.dict_file`` or ``<data_dir>/dict.txt``."""
+    if cfg.dict_file:
+        return Charset.from_file(cfg.dict_file, use_space=cfg.use_space)
+    if not cfg.data_dir:
+        raise ValueError("config needs data_dir (or dict_file) to know the charset")
+    return Charset.from_file(Path(cfg.data_dir) / DICT_FILE, use_space=cfg.use_space)
+
+
+def build_supervised_task(cfg: TrainConfig, log=print) -> SupervisedRecTask:
+    """Read the dataset of ``cfg``, seed, build the model and the supervised task (drops unusable lines)."""
+    if not cfg.data_dir:
+        raise ValueError("config needs data_dir")
+    root = Path(cfg.data_dir)
+    charset = dataset_charset(cfg)
+    train, dropped = filter_samples(read_labelled(root, cfg.train_file), charset, cfg.max_text_length)
+    val, dropped_val = filter_samples(read_labelled(root, cfg.val_file), charset, cfg.max_text_length)
+    for why in (dropped + dropped_val)[:10]:
+        log(f"skipped {why}")
+    if dropped or dropped_val:
+        log(f"skipped {len(dropped)} training and {len(dropped_val)} validation lines in total")
+    seed_everything(cfg.seed)
+    model = build_model(cfg.arch, num_classes=charset.num_classes, **cfg.model_kwargs)
+    return SupervisedRecTask(model, charset, train, val, cfg, data_hash=dataset_hash(root))
+
+
+def train_supervised(cfg: TrainConfig, sink=None, should_stop=None, console: bool = True):
+    """Build the supervised task from ``cfg`` and ``fit`` it (the body of ``semiocr train rec``)."""
+    from semiocr.core.training import ddp
+    from semiocr.core.training.loop import fit
+    from semiocr.core.training.sinks import default_sink
+
+    ctx = ddp.init_distributed(cfg.device)
+    run_dir = Path(cfg.output_dir)
+    if sink is None:
+        sink = default_sink(run_dir, console=console)
+    task = build_supervised_task(cfg, log=lambda m: sink("log", {"message": m, "level": "warning"})
+                                 if ctx.is_main else None)
+    try:
+        return fit(task, cfg, sink=sink, should_stop=should_stop, run_dir=run_dir)
+    finally:
+        ddp.cleanup(ctx)
