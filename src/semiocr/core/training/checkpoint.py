@@ -26,6 +26,8 @@ from torch import nn
 
 from semiocr import __version__
 from semiocr.core.charset import Charset
+from semiocr.core.models.pretrained import PRESETS
+from semiocr.core.models.pretrained import load_pretrained as load_preset
 from semiocr.core.models.surgery import adapt_ctc_head, head_fc
 from semiocr.core.preprocess import REC_HEIGHT, REC_MEAN, REC_MIN_WIDTH, REC_STD
 
@@ -153,17 +155,16 @@ def check_compatible(ckpt: dict[str, Any], arch: str | None, charset: Charset | 
 def load_pretrained(model: nn.Module, path: str | Path, charset: Charset | None) -> tuple[int | None, str]:
     """Load inference weights of checkpoint ``path`` into ``model`` (weights only: no optimiser, no step).
 
+    ``path`` may also name a preset of real pretrained weights (``PP-OCRv4-mobile-rec``, ``PP-OCRv4-mobile-det``).
+
     When the checkpoint's charset differs from ``charset``, the CTC head is loaded at the checkpoint's size
     and rebuilt by ``adapt_ctc_head``, copying rows of shared characters. Returns (rows carried or None when
     the charset was unchanged, a message for the run log).
     """
-    ckpt = load_checkpoint(path)
-    weights = ckpt["model"]
-    old = checkpoint_charset(ckpt)
-    p = ckpt["meta"]["path"]
-    if charset is None or old.fingerprint == charset.fingerprint:
+    weights, old, p, arch = _pretrained_source(path)
+    if old is None or charset is None or old.fingerprint == charset.fingerprint:
         _load_weights(model, weights, p)
-        return None, f"pretrained weights loaded from {p} ({ckpt['meta'].get('arch')})"
+        return None, f"pretrained weights loaded from {p} ({arch})"
     fc = head_fc(model)
     model.head.fc = nn.Linear(fc.in_features, old.num_classes, bias=fc.bias is not None).to(fc.weight.device)
     _load_weights(model, weights, p)
@@ -171,6 +172,16 @@ def load_pretrained(model: nn.Module, path: str | Path, charset: Charset | None)
     msg = (f"pretrained weights loaded from {p}; dict changed ({old.num_classes} → {charset.num_classes} classes): "
            f"CTC head rebuilt, {carried} of {charset.num_classes} rows carried over (blank included)")
     return carried, msg
+
+
+def _pretrained_source(path: str | Path) -> tuple[dict[str, torch.Tensor], Charset | None, str, str | None]:
+    """Weights, charset (None for detectors), a description and the architecture of ``path``: a checkpoint,
+    a run dir, or a named preset of ``semiocr.core.models.pretrained`` (e.g. ``PP-OCRv4-mobile-rec``)."""
+    if str(path) in PRESETS and not Path(path).exists():
+        src, charset, meta = load_preset(str(path))
+        return src.state_dict(), charset, f"preset {path} ({meta['source']})", meta["arch"]
+    ckpt = load_checkpoint(path)
+    return ckpt["model"], checkpoint_charset(ckpt), ckpt["meta"]["path"], ckpt["meta"].get("arch")
 
 
 def _load_weights(model: nn.Module, weights: dict[str, torch.Tensor], where: str) -> None:
