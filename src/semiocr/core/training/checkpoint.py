@@ -150,15 +150,13 @@ def check_compatible(ckpt: dict[str, Any], arch: str | None, charset: Charset | 
                               f"classes, {charset.fingerprint}); use it as `pretrained` to rebuild the CTC head")
 
 
-def _pretrained_source(path: str | Path) -> tuple[dict[str, torch.Tensor], Charset, str, str | None]:
-    """(weights, charset, description, arch) of a checkpoint file / run dir or a named preset
+def _pretrained_source(path: str | Path) -> tuple[dict[str, torch.Tensor], Charset | None, str, str | None]:
+    """(weights, charset (None for detectors), description, arch) of a checkpoint file / run dir or a named preset
     (``semiocr.core.models.pretrained.list_pretrained()``, e.g. ``PP-OCRv4-mobile-rec``)."""
     from semiocr.core.models import pretrained as presets
 
     if not Path(path).exists() and str(path) in presets.list_pretrained():
         model, charset, meta = presets.load_pretrained(str(path))
-        if charset is None:
-            raise CheckpointError(f"pretrained preset {path!r} is not a recognizer")
         return model.state_dict(), charset, f"preset {path} ({meta.get('source')})", meta.get("arch")
     ckpt = load_checkpoint(path)
     return ckpt["model"], checkpoint_charset(ckpt), str(ckpt["meta"]["path"]), ckpt["meta"].get("arch")
@@ -176,7 +174,7 @@ def load_pretrained(model: nn.Module, path: str | Path, charset: Charset | None)
     mine = getattr(model, "arch_name", None)
     if arch and mine and arch != mine:
         raise CheckpointError(f"{where}: pretrained architecture {arch!r} differs from the run's {mine!r}")
-    if charset is None or old.fingerprint == charset.fingerprint:
+    if old is None or charset is None or old.fingerprint == charset.fingerprint:
         _load_weights(model, weights, where)
         return None, f"pretrained weights loaded from {where}"
     fc = head_fc(model)
