@@ -1,0 +1,181 @@
+"""SSL gain benchmark: does the semi-supervised recipe beat supervised-only, and how close does it get to the oracle?
+
+For each dataset under ``--data-root`` (MSTextRecLMSSLDataset + ``test.txt`` + ``unlabeled_truth.txt``) it runs
+one joint LMSSL run and one oracle run, then reports exact-match accuracy and 1 − NED on ``test.txt`` for:
+
+* small supervised-only  — the joint run's small warm-up (labelled data only, same start weights)
+* large supervised-only  — the joint run's large warm-up
+* large semi-supervised  — the joint run's best large weights after the pseudo-label rounds
+* small distilled        — the joint run's final small weights
+* small oracle           — the small model trained on labelled + the true labels of the unlabelled pool
+
+plus the precision of the kept pseudo-labels of every round against ``unlabeled_truth.txt``.
+``unlabeled_truth.txt`` is only read here, never by the training run.
+
+    PYTHONPATH=src python benchmarks/ssl_gain.py --datasets captcha --preset cpu --out benchmarks/out/ssl_gain
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_models import register  # noqa: E402
+
+from semiocr.core.charset import Charset  # noqa: E402
+from semiocr.core.data.labels import read_labelled  # noqa: E402
+from semiocr.core.ssl import pseudo_label as pl  # noqa: E402
+from semiocr.core.ssl.common import TaskData, recognition_metrics  # noqa: E402
+from semiocr.core.ssl.config import LmsslConfig, OptimCfg  # noqa: E402
+from semiocr.core.ssl.recipe import run_lmssl  # noqa: E402
+from semiocr.core.ssl.stage import run_stage  # noqa: E402
+from semiocr.core.ssl.student import StudentTask  # noqa: E402
+from semiocr.core.ssl.weights import build_from_checkpoint, weights_meta  # noqa: E402
+
+DATASETS = ("captcha", "wire_markers", "poilus_handwriting")
+
+
+def _optim(epochs: int, batch: int, lr: float = 2e-3) -> dict[str, Any]:
+    return {"epochs": epochs, "batch_size": batch, "lr": lr, "warmup_epochs": 1, "eval_every": 1}
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # 2-core CPU: CRNNs of 417k (large) / 79k (small) parameters, random init.
+    "cpu": {
+        "data": {"min_width": 96, "max_width": 800, "eval_batch_size": 64},
+        "teacher": {"model": {"arch": "bench-crnn-l"}, "warmup": _optim(60, 32), "rounds": 2,
+                    "round_optim": _optim(6, 48), "labelled_share": 0.33, "ema_decay": 0.99,
+                    "ema_warmup_steps": 50, "pseudo": {"threshold": 0.8, "top_fraction_start": 0.5,
+                                                       "top_fraction_step": 0.3}},
+        "student": {"model": {"arch": "bench-crnn-s"}, "warmup": _optim(60, 32), "optim": _optim(20, 48),
+                    "labelled_share": 0.3, "pseudo": {"threshold": 0.5}, "kd_weight": 1.0, "kd_temperature": 2.0},
+    },
+    # GPU: the product's defaults (PP-OCRv4 server → mobile), longer schedules.
+    "gpu": {
+        "device": "cuda",
+        "data": {"min_width": 320, "eval_batch_size": 256},
+        "teacher": {"warmup": _optim(100, 64, 1e-3), "rounds": 3, "round_optim": _optim(20, 128, 5e-4),
+                    "labelled_share": 0.33, "pseudo": {"threshold": 0.9, "top_fraction_start": 0.5,
+                                                       "top_fraction_step": 0.25}},
+        "student": {"warmup": _optim(100, 64, 1e-3), "optim": _optim(40, 128, 5e-4), "labelled_share": 0.3,
+                    "pseudo": {"threshold": 0.5}},
+    },
+}
+
+
+def _config(preset: str, root: Path, out: Path, seed: int) -> LmsslConfig:
+    raw = json.loads(json.dumps(PRESETS[preset]))
+    raw["data"] = {**raw.get("data", {}), "root": str(root)}
+    raw.update(mode="joint", output_dir=str(out), seed=seed)
+    return LmsslConfig.model_validate(raw)
+
+
+def _truth(root: Path) -> dict[str, str]:
+    return {s.path.relative_to(root.resolve()).as_posix(): s.text or ""
+            for s in read_labelled(root.resolve(), "unlabeled_truth.txt")}
+
+
+def _oracle(cfg: LmsslConfig, root: Path, out: Path) -> Path:
+    """Small model on labelled + true labels of the pool, from the same start weights (budget: warm-up + distill)."""
+    from semiocr.core.models.registry import build_model
+
+    cs = Charset.from_file(root / "dict.txt", use_space=cfg.data.use_space)
+    truth = [pl.PseudoLabel(root.resolve() / rel, text, 1.0) for rel, text in _truth(root).items()]
+    truth = [p for p in truth if not cs.missing(p.text)]
+    s = cfg.student
+    data = TaskData(cs, read_labelled(root, "train.txt"), read_labelled(root, "val.txt"), cfg.data.min_width,
+                    cfg.data.max_width, s.optim.batch_size, cfg.data.eval_batch_size, "weak", "weak")
+    model = build_model(s.model.arch, num_classes=cs.num_classes, **s.model.kwargs)
+    n_lab = len(data.labelled)
+    task = StudentTask(model, data, truth, teacher=None, labelled_share=n_lab / (n_lab + len(truth)),
+                       device=cfg.device, seed=cfg.seed)
+    epochs = s.optim.epochs + (s.warmup or s.optim).epochs * n_lab // max(1, n_lab + len(truth))
+    optim = OptimCfg(**{**s.optim.model_dump(), "epochs": max(1, epochs)})
+    res = run_stage(task, out, optim, name="oracle", meta=weights_meta(s.model.arch, cs, s.model.kwargs))
+    return res.best_path
+
+
+def _test(weights: Path, cfg: LmsslConfig, root: Path) -> dict[str, float]:
+    cs = Charset.from_file(root / "dict.txt", use_space=cfg.data.use_space)
+    model = build_from_checkpoint(weights, cs).to(cfg.device)
+    test = read_labelled(root, "test.txt")
+    preds = pl.predict(model, [s.path for s in test], cs, cfg.data.eval_batch_size, cfg.device, cfg.data.min_width,
+                       cfg.data.max_width)
+    return recognition_metrics([p.text for p in preds], [s.text or "" for s in test])
+
+
+def _pseudo_precision(run: Path, root: Path) -> dict[str, dict[str, float]]:
+    truth, out = _truth(root), {}
+    for meta in sorted((run / "pseudo").glob("*.json")):
+        stem = meta.with_suffix("")
+        kept = [(r.split("\t")[0], r.split("\t")[1]) for r in stem.with_suffix(".labels.txt").read_text().splitlines()]
+        all_rows = [r.split("\t") for r in stem.with_suffix(".tsv").read_text().splitlines()]
+        out[stem.name] = {"kept": len(kept), "pool": len(all_rows),
+                          "precision": sum(truth.get(p) == t for p, t in kept) / max(1, len(kept)),
+                          "pool_acc": sum(truth.get(r[0]) == r[1] for r in all_rows) / max(1, len(all_rows)),
+                          "threshold": json.loads(meta.read_text())["threshold"]}
+    return out
+
+
+def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int) -> dict[str, Any]:
+    """Joint run + oracle on one dataset; test metrics of the five models and pseudo-label precision."""
+    root = data_root / name
+    cfg = _config(preset, root, out / name / "joint", seed)
+    t0 = time.time()
+    summary = run_lmssl(cfg)
+    t_joint = time.time() - t0
+    oracle = _oracle(cfg, root, out / name / "oracle")
+    run = Path(cfg.output_dir)
+    models = {"small supervised-only": run / "small/warmup/best.pt",
+              "large supervised-only": run / "large/warmup/best.pt", "large semi-supervised": run / "large_best.pt",
+              "small distilled (joint)": run / "small_best.pt",
+              "small oracle": oracle}
+    res = {"dataset": name, "preset": preset, "seed": seed, "minutes_joint": round(t_joint / 60, 1),
+           "minutes_total": round((time.time() - t0) / 60, 1), "val_summary": summary,
+           "test": {k: _test(p, cfg, root) for k, p in models.items()}, "pseudo": _pseudo_precision(run, root)}
+    (out / name / "results.json").write_text(json.dumps(res, indent=2) + "\n")
+    return res
+
+
+def markdown(res: dict[str, Any]) -> str:
+    """One dataset's result as Markdown (test accuracy table + pseudo-label precision table)."""
+    t = res["test"]
+    sup, ora, dist = (t[k]["acc"] for k in ("small supervised-only", "small oracle", "small distilled (joint)"))
+    gap = (dist - sup) / (ora - sup) if ora > sup else float("nan")
+    lines = [f"### {res['dataset']} (preset {res['preset']}, seed {res['seed']}, {res['minutes_total']} min)", "",
+             "| model | test acc % | test 1−NED % |", "|---|---|---|"]
+    lines += [f"| {k} | {100 * v['acc']:.1f} | {100 * v['norm_edit']:.1f} |" for k, v in t.items()]
+    lines += ["", f"Share of the small supervised→oracle gap closed by distillation: {gap:.2f}", "",
+              "| pseudo-label file | threshold | kept / pool | precision of kept % | pool accuracy % |",
+              "|---|---|---|---|---|"]
+    lines += [f"| {k} | {v['threshold']} | {v['kept']} / {v['pool']} | {100 * v['precision']:.1f} | "
+              f"{100 * v['pool_acc']:.1f} |" for k, v in res["pseudo"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
+    ap.add_argument("--data-root", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    ap.add_argument("--preset", default="cpu", choices=sorted(PRESETS))
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/out/ssl_gain"))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    register()
+    for name in args.datasets:
+        res = run_dataset(name, args.data_root, args.preset, args.out, args.seed)
+        print(markdown(res), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""The run config of an LMSSL run (large semi-supervised → small distilled); every recipe knob lives here.
+
+YAML files are instances of ``LmsslConfig``; ``-o key.sub=value`` overrides are applied with
+``apply_overrides``. Unknown keys are errors (``extra="forbid"``).
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Mode = Literal["joint", "large", "small"]
+AugPolicy = Literal["none", "weak", "strong"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class ModelCfg(_Strict):
+    """An architecture from the registry and the weights to start from."""
+
+    arch: str
+    pretrained: Path | None = None  # a checkpoint / state dict; the CTC head is rebuilt if the dict differs
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+
+class OptimCfg(_Strict):
+    """One training stage's optimisation settings."""
+
+    epochs: int = Field(10, ge=0)
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    batch_size: int = Field(32, ge=1)
+    warmup_epochs: float = Field(0.5, ge=0)
+    grad_clip: float | None = 5.0
+    eval_every: int = Field(1, ge=1)  # epochs
+
+
+class PseudoCfg(_Strict):
+    """Which pseudo-labels are kept in round k: confidence ≥ threshold, then at most the top fraction."""
+
+    threshold: float | None = Field(0.9, ge=0, le=1)
+    # growing top fraction: round k keeps at most min(1, top_fraction_start + (k-1) * top_fraction_step)
+    top_fraction_start: float | None = Field(None, gt=0, le=1)
+    top_fraction_step: float = Field(0.0, ge=0, le=1)
+    min_length: int = Field(1, ge=0)
+    weight: float = Field(1.0, gt=0)  # loss weight of pseudo-labelled samples
+
+    def top_fraction(self, round_index: int) -> float | None:
+        if self.top_fraction_start is None:
+            return None
+        return min(1.0, self.top_fraction_start + (round_index - 1) * self.top_fraction_step)
+
+
+class TeacherCfg(_Strict):
+    """The large model's semi-supervised rounds (DESIGN.md §5 steps 1–3)."""
+
+    model: ModelCfg = Field(default_factory=lambda: ModelCfg(arch="PP-OCRv4-server-rec"))
+    warmup: OptimCfg = Field(default_factory=OptimCfg)
+    rounds: int = Field(2, ge=0)
+    round_optim: OptimCfg = Field(default_factory=OptimCfg)
+    pseudo: PseudoCfg = Field(default_factory=PseudoCfg)
+    labelled_share: float = Field(0.5, ge=0, le=1)
+    labelled_aug: AugPolicy = "weak"
+    pseudo_aug: AugPolicy = "strong"
+    ema_decay: float | None = Field(0.999, ge=0, lt=1)
+    ema_warmup_steps: int = Field(100, ge=0)
+    consistency_weight: float = Field(0.0, ge=0)  # online weak→strong consistency; 0 = off
+    consistency_threshold: float = Field(0.5, ge=0, le=1)
+    consistency_batch: int = Field(16, ge=1)
+
+
+class StudentCfg(_Strict):
+    """The small model distilled from the teacher (DESIGN.md §5 step 4)."""
+
+    model: ModelCfg = Field(default_factory=lambda: ModelCfg(arch="PP-OCRv4-mobile-rec"))
+    optim: OptimCfg = Field(default_factory=OptimCfg)
+    warmup: OptimCfg | None = None  # the supervised warm-up stage; None = same as ``optim``
+    teacher_weights: Path | None = None  # small-only mode: the marked large weights
+    pseudo: PseudoCfg = Field(default_factory=lambda: PseudoCfg(threshold=0.5))
+    labelled_share: float = Field(0.3, ge=0, le=1)
+    labelled_aug: AugPolicy = "weak"
+    pseudo_aug: AugPolicy = "weak"
+    kd_weight: float = Field(1.0, ge=0)  # frame-level KL, used when teacher and student frames align
+    kd_temperature: float = Field(2.0, gt=0)
+    ema_decay: float | None = Field(None, ge=0, lt=1)
+    ema_warmup_steps: int = Field(100, ge=0)
+    warmup_supervised: bool = True  # also record a supervised-only start point for the summary
+
+
+class DataCfg(_Strict):
+    """The dataset (MSTextRecLMSSLDataset layout) and the preprocessing widths."""
+
+    root: Path
+    use_space: bool = True
+    min_width: int = Field(320, ge=8)
+    max_width: int | None = Field(None, ge=8)
+    eval_batch_size: int = Field(64, ge=1)
+
+
+class LmsslConfig(_Strict):
+    """An LMSSL run: ``mode`` joint (large then small), large (large only) or small (small from marked large)."""
+
+    mode: Mode = "joint"
+    output_dir: Path
+    data: DataCfg
+    teacher: TeacherCfg = Field(default_factory=TeacherCfg)
+    student: StudentCfg = Field(default_factory=StudentCfg)
+    device: str = "cpu"
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _small_needs_teacher(self) -> LmsslConfig:
+        if self.mode == "small" and self.student.teacher_weights is None:
+            raise ValueError("mode 'small' needs student.teacher_weights (the marked large weights)")
+        return self
+
+
+def _set_path(tree: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = tree
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise ValueError(f"override {key!r}: {p!r} is not a section")
+    node[parts[-1]] = value
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply PaddleX-style ``key.sub=value`` overrides (values parsed as YAML scalars) to a raw config dict."""
+    out = copy.deepcopy(raw)
+    for item in overrides:
+        if "=" not in item:
+            raise ValueError(f"override {item!r} must look like key.sub=value")
+        key, val = item.split("=", 1)
+        _set_path(out, key.strip(), yaml.safe_load(val))
+    return out
+
+
+def load_config(path: Path | None, overrides: list[str] = (), **fixed: Any) -> LmsslConfig:
+    """Read a YAML config (optional), apply ``-o`` overrides and ``fixed`` top-level values, validate."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        if not isinstance(raw, dict):
+            raise ValueError(f"{path}: the config must be a YAML mapping")
+    raw = apply_overrides(raw, list(overrides))
+    raw.update({k: v for k, v in fixed.items() if v is not None})
+    return LmsslConfig.model_validate(raw)
+
+
+def dump_config(cfg: LmsslConfig, path: Path) -> None:
+    """Save the resolved config next to the run (YAML)."""
+    path.write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False, allow_unicode=True),
+                    encoding="utf-8")

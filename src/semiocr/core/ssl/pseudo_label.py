@@ -1,0 +1,125 @@
+"""Pseudo-labels: predict the unlabelled pool, filter by confidence, write/read the per-round files.
+
+Per round the recipe writes three files, named ``pseudo_round{k}``:
+
+* ``.tsv`` — every prediction, ``relative/path<TAB>text<TAB>confidence``, best first, for inspection;
+* ``.labels.txt`` — the kept ones in ``train.txt`` format (``path<TAB>text``), importable as labels;
+* ``.json`` — round, threshold, top fraction, model, counts.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from semiocr.core.charset import Charset
+from semiocr.core.data.labels import DatasetError, read_text_lines
+from semiocr.core.decode import ctc_greedy_decode
+from semiocr.core.ssl.data import ImageStore, images_to_tensor
+
+
+@dataclass(frozen=True)
+class PseudoLabel:
+    """A model's reading of one unlabelled image."""
+
+    path: Path
+    text: str
+    confidence: float
+
+
+@torch.no_grad()
+def predict(model: nn.Module, paths: Sequence[Path], charset: Charset, batch_size: int = 64,
+            device: str | torch.device = "cpu", min_width: int = 320, max_width: int | None = None,
+            store: ImageStore | None = None, progress: bool = False) -> list[PseudoLabel]:
+    """Read every image with ``model`` (logits ``[N,T,C]``), batched by similar width; input order kept."""
+    store = store or ImageStore()
+    images = [store.get(Path(p)) for p in paths]
+    order = np.argsort([im.shape[1] / max(im.shape[0], 1) for im in images], kind="stable")
+    out: list[PseudoLabel | None] = [None] * len(images)
+    was_training = model.training
+    model.eval()
+    starts = range(0, len(order), batch_size)
+    if progress:
+        from tqdm import tqdm
+
+        starts = tqdm(starts, desc="pseudo-label", unit="batch", leave=False)
+    try:
+        for s in starts:
+            idx = order[s:s + batch_size]
+            x, _ = images_to_tensor([images[i] for i in idx], min_width, max_width)
+            probs = model(x.to(device)).float().softmax(-1)
+            for i, dec in zip(idx, ctc_greedy_decode(probs, charset), strict=True):
+                out[i] = PseudoLabel(Path(paths[i]), dec.text, dec.confidence)
+    finally:
+        model.train(was_training)
+    return [p for p in out if p is not None]
+
+
+def select(labels: Sequence[PseudoLabel], threshold: float | None = None, top_fraction: float | None = None,
+           min_length: int = 1) -> list[PseudoLabel]:
+    """Keep labels with confidence ≥ ``threshold`` and text length ≥ ``min_length``, then at most the
+    ``top_fraction`` most confident of the whole pool. Result is sorted by confidence, best first."""
+    ranked = sorted(labels, key=lambda p: -p.confidence)
+    kept = [p for p in ranked if len(p.text) >= min_length and (threshold is None or p.confidence >= threshold)]
+    if top_fraction is not None:
+        if not 0.0 < top_fraction <= 1.0:
+            raise ValueError(f"top_fraction must be in (0, 1], got {top_fraction}")
+        kept = kept[:math.ceil(top_fraction * len(labels))]
+    return kept
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def write_pseudo_labels(stem: Path, labels: Sequence[PseudoLabel], kept: Sequence[PseudoLabel], dataset_root: Path,
+                        meta: dict[str, Any]) -> dict[str, Path]:
+    """Write ``stem.tsv`` (all), ``stem.labels.txt`` (kept, train.txt format) and ``stem.json`` (meta)."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    for p in labels:
+        if "\t" in p.text or "\n" in p.text:
+            raise ValueError(f"pseudo-label for {p.path} contains a TAB or newline: {p.text!r}")
+    files = {"tsv": stem.with_suffix(".tsv"), "labels": stem.with_suffix(".labels.txt"),
+             "meta": stem.with_suffix(".json")}
+    ranked = sorted(labels, key=lambda p: -p.confidence)
+    files["tsv"].write_text("".join(f"{_rel(p.path, dataset_root)}\t{p.text}\t{p.confidence:.6f}\n"
+                                    for p in ranked), encoding="utf-8")
+    files["labels"].write_text("".join(f"{_rel(p.path, dataset_root)}\t{p.text}\n" for p in kept), encoding="utf-8")
+    confs = [p.confidence for p in labels]
+    full_meta = {**meta, "dataset_root": str(dataset_root), "predicted": len(labels), "kept": len(kept),
+                 "mean_confidence": float(np.mean(confs)) if confs else 0.0,
+                 "files": {k: v.name for k, v in files.items()}}
+    files["meta"].write_text(json.dumps(full_meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return files
+
+
+def read_pseudo_labels(path: Path, dataset_root: Path) -> list[PseudoLabel]:
+    """Read a ``.tsv`` pseudo-label file (``path<TAB>text<TAB>confidence``); paths resolve under the dataset."""
+    out = []
+    for lineno, line in read_text_lines(path):
+        parts = line.split("\t")
+        if len(parts) != 3:
+            raise DatasetError(f"{path}:{lineno}: expected path<TAB>text<TAB>confidence, got {len(parts)} fields")
+        try:
+            conf = float(parts[2])
+        except ValueError:
+            raise DatasetError(f"{path}:{lineno}: confidence {parts[2]!r} is not a number") from None
+        out.append(PseudoLabel(dataset_root / parts[0], parts[1], conf))
+    return out
+
+
+def precision(labels: Sequence[PseudoLabel], truth: dict[str, str], dataset_root: Path) -> dict[str, float]:
+    """Exact-match precision of ``labels`` against ``truth`` (relative path → text); for benchmarks only."""
+    hits = [truth.get(_rel(p.path, dataset_root)) == p.text for p in labels]
+    return {"n": float(len(hits)), "precision": float(np.mean(hits)) if hits else 0.0}

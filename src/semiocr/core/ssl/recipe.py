@@ -1,0 +1,233 @@
+"""The LMSSL recipe: large semi-supervised model → pseudo-labels → distilled small model (DESIGN.md §5).
+
+Modes: ``joint`` (large then small), ``large`` (large only), ``small`` (small from marked large weights).
+Each stage is one run of the training loop in its own sub-directory of ``output_dir``::
+
+    large/warmup, large/round1..K, small/warmup, small/distill   (each: best.pt, last.pt, done.json)
+    pseudo/round{k}.{tsv,labels.txt,json}, pseudo/final.*        (pseudo-labels, first-class outputs)
+    large_best.pt, small_best.pt, pseudo_labels.tsv, summary.json, summary.md, state.json, events.jsonl
+
+``state.json`` records the current stage and round; an interrupted run started again with the same output
+directory skips finished stages and resumes the unfinished one from its ``last.pt``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from semiocr.core.models.registry import build_model
+from semiocr.core.ssl import pseudo_label as pl
+from semiocr.core.ssl.common import TaskData
+from semiocr.core.ssl.config import LmsslConfig, ModelCfg, PseudoCfg, dump_config
+from semiocr.core.ssl.data import ImageStore
+from semiocr.core.ssl.inputs import RunInputs, check_inputs
+from semiocr.core.ssl.stage import StageResult, run_stage
+from semiocr.core.ssl.student import StudentTask
+from semiocr.core.ssl.summary import write_summary
+from semiocr.core.ssl.teacher import TeacherTask
+from semiocr.core.ssl.weights import build_from_checkpoint, load_weights, weights_meta
+from semiocr.core.training.task import EventSink
+
+
+class RunLog:
+    """Event sink of a recipe run: appends JSON lines to ``events.jsonl`` and forwards to an outer sink."""
+
+    def __init__(self, path: Path, outer: EventSink | None = None, echo: bool = False):
+        self.path, self.outer, self.echo = path, outer, echo
+
+    def __call__(self, kind: str, payload: Mapping[str, Any]) -> None:
+        line = json.dumps({"kind": kind, **payload}, default=str)
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(line + "\n")
+        if self.echo:
+            print(line, flush=True)
+        if self.outer is not None:
+            self.outer(kind, payload)
+
+
+class Recipe:
+    """One LMSSL run; ``run()`` executes the stages of ``cfg.mode`` and returns the summary."""
+
+    def __init__(self, cfg: LmsslConfig, sink: EventSink | None = None, should_stop: Callable[[], bool] | None = None,
+                 echo: bool = False):
+        self.inputs: RunInputs = check_inputs(cfg)  # all bad input fails here, before training
+        self.cfg, self.out, self.should_stop = cfg, Path(cfg.output_dir), should_stop
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.log = RunLog(self.out / "events.jsonl", sink, echo)
+        self.state_path = self.out / "state.json"
+        self.state: dict[str, Any] = self._load_state()
+        self.store = ImageStore()
+        dump_config(cfg, self.out / "config.yaml")
+
+    # -- state ----------------------------------------------------------------------------------------
+    def _load_state(self) -> dict[str, Any]:
+        if self.state_path.is_file():
+            st = json.loads(self.state_path.read_text())
+            if st.get("mode") != self.cfg.mode:
+                raise ValueError(f"{self.state_path}: this output directory holds a {st.get('mode')!r} run, "
+                                 f"not {self.cfg.mode!r}; use another output_dir")
+            return st
+        return {"mode": self.cfg.mode, "stage": None, "round": 0, "status": "running", "results": {}}
+
+    def _enter(self, stage: str, round_index: int = 0) -> None:
+        self.state.update(stage=stage, round=round_index)
+        self._save_state()
+        self.log("log", {"stage": stage, "round": round_index, "message": f"stage {stage} (round {round_index})"})
+
+    def _save_state(self) -> None:
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state, indent=2))
+        tmp.replace(self.state_path)
+
+    def _record(self, model: str, key: str, metrics: Mapping[str, float]) -> None:
+        self.state["results"].setdefault(model, {})[key] = dict(metrics)
+        self._save_state()
+
+    # -- building blocks ------------------------------------------------------------------------------
+    def _data(self, batch_size: int, labelled_aug: str, pseudo_aug: str) -> TaskData:
+        d, inp = self.cfg.data, self.inputs
+        return TaskData(inp.charset, inp.labelled, inp.val, d.min_width, d.max_width, batch_size,
+                        d.eval_batch_size, labelled_aug, pseudo_aug, self.store)
+
+    def _model(self, m: ModelCfg, weights: Path | None = None) -> nn.Module:
+        model = build_model(m.arch, num_classes=self.inputs.charset.num_classes, **m.kwargs)
+        start = weights or m.pretrained
+        if start is not None:
+            note = load_weights(model, Path(start), self.inputs.charset, rebuild_head=weights is None)
+            self.log("log", {"message": note})
+        return model
+
+    def _meta(self, m: ModelCfg, role: str) -> dict[str, Any]:
+        return weights_meta(m.arch, self.inputs.charset, m.kwargs, role=role, mode=self.cfg.mode)
+
+    def _stage(self, task: Any, rel: str, optim: Any, m: ModelCfg, role: str) -> StageResult:
+        name = rel.replace("/", "_")
+        self._enter(name, int(getattr(task, "round_index", 0)))
+        return run_stage(task, self.out / rel, optim, name=name, meta=self._meta(m, role), sink=self.log,
+                         should_stop=self.should_stop)
+
+    def _pseudo(self, model: nn.Module, stem: str, pcfg: PseudoCfg, round_index: int, source: str
+                ) -> list[pl.PseudoLabel]:
+        """Pseudo-label the pool (or reuse this round's file on resume) and keep the confident ones."""
+        path = self.out / "pseudo" / stem
+        frac = pcfg.top_fraction(max(round_index, 1))
+        if path.with_suffix(".json").is_file():
+            labels = pl.read_pseudo_labels(path.with_suffix(".tsv"), self.inputs.root)
+        else:
+            labels = pl.predict(model, [s.path for s in self.inputs.unlabelled], self.inputs.charset,
+                                self.cfg.data.eval_batch_size, self.cfg.device, self.cfg.data.min_width,
+                                self.cfg.data.max_width, self.store)
+        kept = pl.select(labels, pcfg.threshold, frac, pcfg.min_length)
+        meta = {"round": round_index, "threshold": pcfg.threshold, "top_fraction": frac, "model": source}
+        pl.write_pseudo_labels(path, labels, kept, self.inputs.root, meta)
+        self.log("metrics", {"stage": f"pseudo_{stem}", "round": round_index, "pseudo_count": len(kept),
+                             "pool": len(labels), "threshold": pcfg.threshold, "top_fraction": frac})
+        return kept
+
+    # -- the large model ------------------------------------------------------------------------------
+    def _teacher_task(self, model: nn.Module, pseudo: list[pl.PseudoLabel], k: int, batch_size: int) -> TeacherTask:
+        t = self.cfg.teacher
+        return TeacherTask(model, self._data(batch_size, t.labelled_aug, t.pseudo_aug), pseudo, round_index=k,
+                           labelled_share=t.labelled_share, pseudo_weight=t.pseudo.weight, ema_decay=t.ema_decay,
+                           ema_warmup_steps=t.ema_warmup_steps, unlabelled=[s.path for s in self.inputs.unlabelled],
+                           consistency_weight=t.consistency_weight if k > 0 else 0.0,
+                           consistency_threshold=t.consistency_threshold, consistency_batch=t.consistency_batch,
+                           device=self.cfg.device, seed=self.cfg.seed + k)
+
+    def run_large(self) -> Path:
+        """Warm-up, then K rounds of pseudo-label → train; returns the best large weights."""
+        t = self.cfg.teacher
+        res = self._stage(self._teacher_task(self._model(t.model), [], 0, t.warmup.batch_size), "large/warmup",
+                          t.warmup, t.model, "large")
+        self._record("large", "start", res.start)
+        self._record("large", "warmup", res.best)
+        best, best_acc = res.best_path, res.best["acc"]
+        for k in range(1, t.rounds + 1):
+            model = self._model(t.model, best)
+            pseudo = self._pseudo(model, f"round{k}", t.pseudo, k, str(best))
+            res = self._stage(self._teacher_task(model, pseudo, k, t.round_optim.batch_size), f"large/round{k}",
+                              t.round_optim, t.model, "large")
+            self._record("large", f"round{k}", res.best)
+            if res.best["acc"] >= best_acc:
+                best, best_acc = res.best_path, res.best["acc"]
+        shutil.copyfile(best, self.out / "large_best.pt")
+        self._record("large", "final", _best_of(self.state["results"]["large"]))
+        return self.out / "large_best.pt"
+
+    # -- the small model ------------------------------------------------------------------------------
+    def _student_task(self, model: nn.Module, pseudo: list[pl.PseudoLabel], teacher: nn.Module | None,
+                      batch_size: int | None = None) -> StudentTask:
+        s = self.cfg.student
+        return StudentTask(model, self._data(batch_size or s.optim.batch_size, s.labelled_aug, s.pseudo_aug), pseudo,
+                           teacher=teacher, kd_weight=s.kd_weight, kd_temperature=s.kd_temperature,
+                           labelled_share=s.labelled_share, pseudo_weight=s.pseudo.weight, ema_decay=s.ema_decay,
+                           ema_warmup_steps=s.ema_warmup_steps, device=self.cfg.device, seed=self.cfg.seed + 100)
+
+    def run_small(self, teacher_path: Path) -> Path:
+        """Final pseudo-labels from the teacher, optional supervised warm-up, then distillation."""
+        s = self.cfg.student
+        teacher = build_from_checkpoint(teacher_path, self.inputs.charset)
+        self._enter("pseudo_final")
+        pseudo = self._pseudo(teacher.to(self.cfg.device), "final", s.pseudo, 0, str(teacher_path))
+        shutil.copyfile(self.out / "pseudo" / "final.tsv", self.out / "pseudo_labels.tsv")
+        start: Path | None = None
+        if s.warmup_supervised:
+            warm = s.warmup or s.optim
+            res = self._stage(self._student_task(self._model(s.model), [], None, warm.batch_size), "small/warmup",
+                              warm, s.model, "small")
+            self._record("small", "start", res.start)
+            self._record("small", "warmup", res.best)
+            start = res.best_path
+        res = self._stage(self._student_task(self._model(s.model, start), pseudo, teacher), "small/distill",
+                          s.optim, s.model, "small")
+        if not s.warmup_supervised:
+            self._record("small", "start", res.start)
+        self._record("small", "final", res.best)
+        shutil.copyfile(res.best_path, self.out / "small_best.pt")
+        return self.out / "small_best.pt"
+
+    # -- the whole run --------------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        """Run the stages of the configured mode; returns the summary (also in summary.json / summary.md)."""
+        mode = self.cfg.mode
+        torch.manual_seed(self.cfg.seed)
+        if mode in ("joint", "large"):
+            teacher = self.run_large()
+            if mode == "large":
+                self._enter("pseudo_final")
+                model = build_from_checkpoint(teacher, self.inputs.charset).to(self.cfg.device)
+                self._pseudo(model, "final", self.cfg.student.pseudo, 0, str(teacher))
+                shutil.copyfile(self.out / "pseudo" / "final.tsv", self.out / "pseudo_labels.tsv")
+        else:
+            teacher = Path(self.cfg.student.teacher_weights)
+        if mode in ("joint", "small"):
+            self.run_small(teacher)
+        self.state.update(stage="done", status="succeeded")
+        self._save_state()
+        summary = write_summary(self.out, self.state["results"], mode)
+        self.log("end", {"stage": "done", "summary": summary})
+        return summary
+
+
+def _best_of(results: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+    """The stage metrics with the highest accuracy (later stages win ties)."""
+    best: dict[str, float] = {}
+    for key, m in results.items():
+        if key in ("start", "final"):
+            continue
+        if not best or m["acc"] >= best["acc"]:
+            best = dict(m)
+    return best
+
+
+def run_lmssl(cfg: LmsslConfig, sink: EventSink | None = None, should_stop: Callable[[], bool] | None = None,
+              echo: bool = False) -> dict[str, Any]:
+    """Validate the inputs, then run (or resume) the LMSSL recipe of ``cfg.mode``; returns the summary."""
+    return Recipe(cfg, sink, should_stop, echo).run()

@@ -1,0 +1,80 @@
+"""Mixed batches: labelled samples kept at a fixed share of every batch, the rest from pseudo-labels."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+
+
+class MixedBatchSampler:
+    """Yield batches of indices into ``labelled + pseudo`` (labelled first, pseudo offset by ``n_labelled``).
+
+    Each batch holds ``round(batch_size * labelled_share)`` labelled indices (at least 1 when there are
+    labelled samples and a pseudo pool) and fills the rest from the pseudo pool. One epoch covers the
+    pseudo pool once; the (smaller) labelled set is cycled in fresh permutations. Without pseudo-labels the
+    sampler is a plain shuffled labelled sampler. Order is a pure function of ``seed`` and ``epoch``.
+    """
+
+    def __init__(self, n_labelled: int, n_pseudo: int, batch_size: int, labelled_share: float = 0.5,
+                 seed: int = 0, drop_last: bool = False):
+        if n_labelled <= 0 and n_pseudo <= 0:
+            raise ValueError("MixedBatchSampler needs at least one labelled or pseudo-labelled sample")
+        if batch_size <= 0:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        if not 0.0 <= labelled_share <= 1.0:
+            raise ValueError(f"labelled_share must be in [0, 1], got {labelled_share}")
+        self.n_labelled, self.n_pseudo = n_labelled, n_pseudo
+        self.batch_size, self.labelled_share = batch_size, labelled_share
+        self.seed, self.drop_last = seed, drop_last
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    @property
+    def labelled_per_batch(self) -> int:
+        if self.n_pseudo == 0:
+            return self.batch_size
+        if self.n_labelled == 0:
+            return 0
+        k = round(self.batch_size * self.labelled_share)
+        return min(self.batch_size - 1, max(1, k)) if self.batch_size > 1 else 1
+
+    def __len__(self) -> int:
+        per_pseudo = self.batch_size - self.labelled_per_batch
+        n = self.n_labelled if self.n_pseudo == 0 else self.n_pseudo
+        per = self.batch_size if self.n_pseudo == 0 else max(per_pseudo, 1)
+        return n // per if self.drop_last else math.ceil(n / per)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        rng = np.random.default_rng([self.seed, self.epoch])
+        k_lab = self.labelled_per_batch
+        lab_stream = _Cycler(self.n_labelled, rng)
+        if self.n_pseudo == 0:
+            order = rng.permutation(self.n_labelled)
+            for i in range(len(self)):
+                yield [int(j) for j in order[i * self.batch_size:(i + 1) * self.batch_size]]
+            return
+        order = rng.permutation(self.n_pseudo) + self.n_labelled
+        per = max(self.batch_size - k_lab, 1)
+        for i in range(len(self)):
+            pseudo = [int(j) for j in order[i * per:(i + 1) * per]]
+            yield lab_stream.take(k_lab) + pseudo
+
+
+class _Cycler:
+    """Endless stream of indices ``0..n-1`` in fresh random permutations."""
+
+    def __init__(self, n: int, rng: np.random.Generator):
+        self.n, self.rng = n, rng
+        self.buf: list[int] = []
+
+    def take(self, k: int) -> list[int]:
+        out: list[int] = []
+        while len(out) < k and self.n > 0:
+            if not self.buf:
+                self.buf = [int(j) for j in self.rng.permutation(self.n)]
+            out.append(self.buf.pop())
+        return out

@@ -1,0 +1,48 @@
+"""The summary of an LMSSL run: for each model, val accuracy at its start, after warm-up, and final."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+COLUMNS = (("start", "start"), ("warmup", "after supervised warm-up"), ("final", "final"))
+
+
+def _fmt(m: Mapping[str, float] | None, key: str) -> str:
+    return f"{100 * m[key]:.2f}" if m and key in m else "–"
+
+
+def summary_table(results: Mapping[str, Mapping[str, Mapping[str, float]]]) -> dict[str, Any]:
+    """``{model: {column: {"acc", "norm_edit"}}}`` for the summary's fixed columns, plus per-round results."""
+    out: dict[str, Any] = {}
+    for model, stages in results.items():
+        out[model] = {col: dict(stages[col]) for col, _ in COLUMNS if col in stages}
+        rounds = {k: dict(v) for k, v in stages.items() if k.startswith("round")}
+        if rounds:
+            out[model]["rounds"] = rounds
+    return out
+
+
+def summary_markdown(table: Mapping[str, Any], mode: str) -> str:
+    """Markdown table of validation accuracy (exact match, %) with 1 − NED in brackets."""
+    head = "| model | " + " | ".join(title for _, title in COLUMNS) + " |"
+    lines = [f"# LMSSL run summary (mode: {mode})", "", "Validation accuracy, exact match % (1 − NED %).", "",
+             head, "|" + "---|" * (len(COLUMNS) + 1)]
+    for model, cols in table.items():
+        cells = [f"{_fmt(cols.get(c), 'acc')} ({_fmt(cols.get(c), 'norm_edit')})" for c, _ in COLUMNS]
+        lines.append(f"| {model} | " + " | ".join(cells) + " |")
+    for model, cols in table.items():
+        for r, m in cols.get("rounds", {}).items():
+            lines.append(f"\n{model} {r}: acc {_fmt(m, 'acc')}" if r == "round1" else f"{model} {r}: acc "
+                         f"{_fmt(m, 'acc')}")
+    return "\n".join(lines) + "\n"
+
+
+def write_summary(out_dir: Path, results: Mapping[str, Any], mode: str) -> dict[str, Any]:
+    """Write ``summary.json`` and ``summary.md`` into ``out_dir``; returns the table."""
+    table = summary_table(results)
+    (out_dir / "summary.json").write_text(json.dumps({"mode": mode, "models": table}, indent=2) + "\n")
+    (out_dir / "summary.md").write_text(summary_markdown(table, mode), encoding="utf-8")
+    return table

@@ -1,0 +1,135 @@
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from semiocr.core.charset import Charset, CharsetError
+from semiocr.core.data.labels import DatasetError, read_labelled
+from semiocr.core.ssl.config import LmsslConfig, load_config
+from semiocr.core.ssl.recipe import run_lmssl
+from semiocr.core.ssl.stage import StageStopped
+from semiocr.core.ssl.weights import weights_meta
+
+
+def _cfg(root: Path, out: Path, mode: str = "joint", **extra) -> LmsslConfig:
+    optim = {"epochs": 2, "lr": 3e-3, "batch_size": 8, "warmup_epochs": 0}
+    raw = {
+        "mode": mode, "output_dir": str(out),
+        "data": {"root": str(root), "use_space": False, "min_width": 64},
+        "teacher": {"model": {"arch": "ssl-test-large"}, "warmup": optim, "round_optim": optim, "rounds": 2,
+                    "pseudo": {"threshold": 0.0, "top_fraction_start": 0.5, "top_fraction_step": 0.25},
+                    "ema_decay": 0.9, "ema_warmup_steps": 0},
+        "student": {"model": {"arch": "ssl-test-small"}, "optim": optim, "pseudo": {"threshold": 0.0}},
+    }
+    for k, v in extra.items():
+        node = raw
+        *head, last = k.split(".")
+        for h in head:
+            node = node[h]
+        node[last] = v
+    return LmsslConfig.model_validate(raw)
+
+
+@pytest.mark.slow
+def test_joint_run_writes_outputs_and_resumes_in_the_right_round(digit_dataset, tmp_path):
+    torch.manual_seed(0)
+    root, truth = digit_dataset
+    out = tmp_path / "run"
+    cfg = _cfg(root, out)
+    events: list[tuple[str, dict]] = []
+    seen_round2 = {"n": 0}
+
+    def stop_in_round2():
+        if json.loads((out / "state.json").read_text())["stage"] == "large_round2":
+            seen_round2["n"] += 1
+        return seen_round2["n"] > 8  # stop during the second epoch of round 2 (6 batches per epoch)
+
+    with pytest.raises(StageStopped):
+        run_lmssl(cfg, sink=lambda k, p: events.append((k, dict(p))), should_stop=stop_in_round2)
+    state = json.loads((out / "state.json").read_text())
+    assert (state["stage"], state["round"], state["status"]) == ("large_round2", 2, "running")
+    assert (out / "large/round1/done.json").is_file() and not (out / "large/round2/done.json").exists()
+    round1_mtime = (out / "large/round1/best.pt").stat().st_mtime_ns
+
+    events.clear()
+    summary = run_lmssl(cfg, sink=lambda k, p: events.append((k, dict(p))))
+    trained = {p["stage"] for k, p in events if k == "metrics" and "epoch" in p}
+    assert trained == {"large_round2", "small_warmup", "small_distill"}  # warm-up and round 1 not redone
+    assert [p["epoch"] for k, p in events if k == "metrics" and p.get("stage") == "large_round2"] == [2]
+    assert (out / "large/round1/best.pt").stat().st_mtime_ns == round1_mtime
+
+    for f in ("large_best.pt", "small_best.pt", "pseudo_labels.tsv", "summary.json", "summary.md", "config.yaml",
+              "pseudo/round1.tsv", "pseudo/round2.labels.txt", "pseudo/final.json"):
+        assert (out / f).is_file(), f
+    r1 = json.loads((out / "pseudo/round1.json").read_text())
+    r2 = json.loads((out / "pseudo/round2.json").read_text())
+    assert (r1["round"], r1["kept"], r2["kept"]) == (1, 16, 24)  # growing top fraction 0.5 → 0.75 of 32
+    assert set(summary) == {"large", "small"}
+    for model in ("large", "small"):
+        assert {"start", "warmup", "final"} <= set(summary[model])
+        assert summary[model]["final"]["acc"] >= summary[model]["warmup"]["acc"]
+    assert set(summary["large"]["rounds"]) == {"round1", "round2"}
+    assert "| large |" in (out / "summary.md").read_text()
+    ck = torch.load(out / "small_best.pt", weights_only=False)
+    assert ck["arch"] == "ssl-test-small" and ck["charset"]["chars"] == "0123456789"
+    pseudo_rows = (out / "pseudo_labels.tsv").read_text().splitlines()
+    assert len(pseudo_rows) == len(truth) and all(len(r.split("\t")) == 3 for r in pseudo_rows)
+    assert json.loads((out / "state.json").read_text())["status"] == "succeeded"
+
+
+def test_small_mode_uses_marked_teacher_and_rejects_other_charset(digit_dataset, tmp_path):
+    root, _ = digit_dataset
+    from semiocr.core.models.registry import build_model
+
+    cs = Charset.from_file(root / "dict.txt", use_space=False)
+    teacher = build_model("ssl-test-large", num_classes=cs.num_classes)
+    good = tmp_path / "teacher.pt"
+    torch.save({"model": teacher.state_dict(), **weights_meta("ssl-test-large", cs, {})}, good)
+    other = Charset(tuple("0123456789a"), use_space=False)
+    bad = tmp_path / "other.pt"
+    torch.save({"model": build_model("ssl-test-large", num_classes=other.num_classes).state_dict(),
+                **weights_meta("ssl-test-large", other, {})}, bad)
+    with pytest.raises(CharsetError, match="another charset"):
+        run_lmssl(_cfg(root, tmp_path / "bad", "small", **{"student.teacher_weights": str(bad)}))
+    assert not (tmp_path / "bad").exists()  # failed before anything was written
+    cfg = _cfg(root, tmp_path / "ok", "small", **{"student.teacher_weights": str(good), "student.optim":
+                                                  {"epochs": 1, "batch_size": 16}})
+    summary = run_lmssl(cfg)
+    assert set(summary) == {"small"} and (tmp_path / "ok/small_best.pt").is_file()
+    assert not (tmp_path / "ok/large").exists()
+
+
+@pytest.mark.parametrize("problem,match", [
+    ("missing", r"train_unlabeled.txt: required file is missing"),
+    ("empty", r"train_unlabeled.txt: no image paths"),
+    ("nonexistent", r"1 of 32 unlabelled images do not exist \(first: .*train_unlabeled.txt:3"),
+])
+def test_bad_unlabelled_pool_fails_before_training(digit_dataset, tmp_path, problem, match):
+    root, _ = digit_dataset
+    f = root / "train_unlabeled.txt"
+    if problem == "missing":
+        f.unlink()
+    elif problem == "empty":
+        f.write_text("\n")
+    else:
+        lines = f.read_text().splitlines()
+        lines[2] = "images/nope.png"
+        f.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DatasetError, match=match):
+        run_lmssl(_cfg(root, tmp_path / "run", "large"))
+    assert not (tmp_path / "run").exists()
+
+
+def test_small_mode_requires_teacher_and_config_rejects_unknown_keys(digit_dataset, tmp_path):
+    root, _ = digit_dataset
+    with pytest.raises(ValueError, match="teacher_weights"):
+        _cfg(root, tmp_path, "small")
+    with pytest.raises(ValueError, match="extra"):
+        _cfg(root, tmp_path, "joint", **{"teacher.typo": 1})
+    y = tmp_path / "c.yaml"
+    y.write_text(f"output_dir: {tmp_path}/o\ndata:\n  root: {root}\n")
+    cfg = load_config(y, ["teacher.rounds=3", "teacher.pseudo.threshold=0.8", "student.model.arch=ssl-test-small"],
+                      mode="large")
+    assert (cfg.mode, cfg.teacher.rounds, cfg.teacher.pseudo.threshold) == ("large", 3, 0.8)
+    assert read_labelled(root, "train.txt")  # the dataset fixture is intact

@@ -1,0 +1,89 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from semiocr.core.ssl.distill import frame_kl
+from semiocr.core.ssl.ema import ModelEMA
+from semiocr.core.ssl.sampler import MixedBatchSampler
+
+
+def test_ema_averages_params_and_float_buffers_and_copies_int_buffers():
+    m = nn.BatchNorm1d(3)
+    ema = ModelEMA(m, decay=0.5)
+    with torch.no_grad():
+        m.weight.fill_(3.0)  # EMA starts at 1.0
+        m.running_mean.fill_(2.0)  # starts at 0.0
+    m.num_batches_tracked.fill_(7)
+    ema.update(m)
+    assert torch.allclose(ema.module.weight, torch.full((3,), 2.0))
+    assert torch.allclose(ema.module.running_mean, torch.full((3,), 1.0))
+    assert int(ema.module.num_batches_tracked) == 7
+    assert not any(p.requires_grad for p in ema.module.parameters())
+
+
+def test_ema_warmup_ramps_decay_and_state_roundtrip():
+    m = nn.Linear(2, 2)
+    ema = ModelEMA(m, decay=0.99, warmup_steps=10)
+    assert ema.current_decay() == pytest.approx(0.99 * (1 - math.exp(-0.1)))
+    ema.update(m)
+    other = ModelEMA(nn.Linear(2, 2), decay=0.9)
+    other.load_state_dict(ema.state_dict())
+    assert other.updates == 1 and other.decay == 0.99 and other.warmup_steps == 10
+    assert torch.equal(other.module.weight, ema.module.weight)
+
+
+def test_sampler_keeps_labelled_share_and_covers_pseudo_pool_once():
+    s = MixedBatchSampler(n_labelled=5, n_pseudo=40, batch_size=8, labelled_share=0.25, seed=1)
+    batches = list(s)
+    assert len(batches) == len(s) == 7  # 40 pseudo / 6 per batch
+    for b in batches:
+        assert sum(j < 5 for j in b) == 2
+    pseudo = sorted(j for b in batches for j in b if j >= 5)
+    assert pseudo == list(range(5, 45))
+
+
+def test_sampler_is_deterministic_per_epoch_and_plain_without_pseudo():
+    s = MixedBatchSampler(10, 0, 4, 0.5, seed=3)
+    assert sorted(j for b in s for j in b) == list(range(10))
+    first = list(s)
+    assert list(s) == first
+    s.set_epoch(1)
+    assert list(s) != first
+    with pytest.raises(ValueError, match="labelled_share"):
+        MixedBatchSampler(1, 1, 4, 1.5)
+
+
+def test_frame_kl_zero_for_equal_positive_otherwise_none_when_frames_differ():
+    t = torch.randn(2, 5, 7)
+    assert float(frame_kl(t.clone(), t)) == pytest.approx(0.0, abs=1e-6)
+    s = torch.randn(2, 5, 7, requires_grad=True)
+    kl = frame_kl(s, t, temperature=2.0)
+    assert float(kl.detach()) > 0
+    kl.backward()
+    assert s.grad is not None and s.grad.abs().sum() > 0
+    assert frame_kl(torch.randn(2, 6, 7), t) is None
+
+
+def test_frame_kl_mask_ignores_padding_frames():
+    t = torch.randn(1, 4, 3)
+    s = t.clone()
+    s[0, 3] = torch.tensor([9.0, -9.0, 0.0])  # differs only in the last (padding) frame
+    mask = torch.tensor([[True, True, True, False]])
+    assert float(frame_kl(s, t, 1.0, mask)) == pytest.approx(0.0, abs=1e-6)
+    assert float(frame_kl(s, t, 1.0)) > 0.1
+
+
+def test_augment_policies_keep_uint8_bgr():
+    from semiocr.core.ssl.augment import get_augment
+
+    img = np.full((32, 80, 3), 200, np.uint8)
+    rng = np.random.default_rng(0)
+    for name in ("weak", "strong"):
+        out = get_augment(name)(img, rng)
+        assert out.dtype == np.uint8 and out.ndim == 3 and out.shape[2] == 3
+    assert get_augment("none") is None
+    with pytest.raises(ValueError, match="unknown augmentation"):
+        get_augment("medium")
