@@ -20,10 +20,8 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 from rapidocr_onnxruntime import RapidOCR
 
-from semiocr.core.det.detector import TextDetector
 from semiocr.core.eval.det_report import evaluate_e2e
-from semiocr.core.models.pretrained import load_pretrained
-from semiocr.core.pipeline import ModuleRecognizer, OcrPipeline
+from semiocr.core.pipeline import OcrPipeline, build_pipeline
 
 BOX_TOL = 2.0
 _FONT = str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf")
@@ -56,9 +54,7 @@ def generated_page(seed: int, size: tuple[int, int] = (520, 700)) -> tuple[np.nd
 @pytest.fixture(scope="module")
 def both() -> tuple[OcrPipeline, RapidOCR]:
     torch.set_num_threads(1)
-    det, _, det_meta = load_pretrained("PP-OCRv4-mobile-det")
-    rec, charset, _ = load_pretrained("PP-OCRv4-mobile-rec")
-    ours = OcrPipeline(TextDetector(det, det_meta), ModuleRecognizer(rec, charset))
+    ours = build_pipeline("PP-OCRv4-mobile-det", "PP-OCRv4-mobile-rec")
     return ours, RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
 
 
