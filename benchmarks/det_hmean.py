@@ -31,15 +31,22 @@ def main() -> None:
     ap.add_argument("--out", default=None, help="report dir (per-image JSONL, error pictures)")
     ap.add_argument("-o", dest="post", action="append", default=[], help="postprocess override key=value")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--limit-side-len", type=int, default=None, help="override the weights' side limit")
+    ap.add_argument("--limit-type", choices=["min", "max"], default=None)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     samples = read_det_labels(Path(args.data), args.split)[: args.limit]
     model, meta = load_detector(args.det)
+    if args.limit_side_len:
+        meta = {**meta, "limit_side_len": args.limit_side_len}
+    if args.limit_type:
+        meta = {**meta, "limit_type": args.limit_type}
     post = DBPostprocessConfig(**{k: float(v) for k, v in (s.split("=", 1) for s in args.post)})
     det = TextDetector(model, meta, post=post)
     t0 = time.perf_counter()
     rep = evaluate_detection(lambda img: det(img).boxes, samples, out_dir=args.out, progress=False)
     print(json.dumps({"det": args.det, "data": Path(args.data).name, "split": args.split, "post": vars(post),
+                      "limit": [meta.get("limit_side_len"), meta.get("limit_type")],
                       **{k: round(v, 4) if isinstance(v, float) else v for k, v in rep["summary"].items()},
                       "seconds": round(time.perf_counter() - t0, 1)}))
 

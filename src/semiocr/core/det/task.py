@@ -57,6 +57,7 @@ class DetTrainConfig(TrainConfig):
     limit_side_len: int = Field(736, ge=32)
     limit_type: str = Field("min", pattern="^(min|max)$")
     eval_max_images: int | None = Field(None, ge=1, description="evaluate on the first N val pages only")
+    train_max_images: int | None = Field(None, ge=1, description="train on the first N pages only (small presets)")
 
     def aug(self) -> DetAugConfig:
         return DetAugConfig(size=self.input_size, rotate_deg=self.rotate_deg,
@@ -147,7 +148,7 @@ def build_det_task(cfg: DetTrainConfig, log=print) -> DetTrainTask:
     if not cfg.data_dir:
         raise ValueError("config needs data_dir")
     root = Path(cfg.data_dir)
-    train = read_det_labels(root, cfg.train_file)
+    train = read_det_labels(root, cfg.train_file)[: cfg.train_max_images]
     val = read_det_labels(root, cfg.val_file) if (root / cfg.val_file).is_file() else []
     log(f"{len(train)} training pages, {len(val)} validation pages")
     seed_everything(cfg.seed)
