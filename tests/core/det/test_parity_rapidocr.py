@@ -71,6 +71,20 @@ def test_same_boxes_and_text_as_rapidocr(both: tuple[OcrPipeline, RapidOCR], see
     np.testing.assert_allclose([line.score for line in got.lines], [r[2] for r in ref], atol=2e-3)
 
 
+def test_letterboxed_strip_matches_rapidocr(both: tuple[OcrPipeline, RapidOCR]) -> None:
+    """A flat strip (width/height > 8) is letterboxed by both; boxes map back to the strip identically."""
+    ours, rapid = both
+    page, truth = generated_page(4, size=(220, 700))
+    x0, y0, x1, y1 = np.array(truth[0][1]).reshape(-1, 2)[[0, 2]].ravel()
+    strip = np.ascontiguousarray(page[max(0, y0 - 12):y1 + 12])
+    assert strip.shape[1] / strip.shape[0] > 8
+    ref, _ = rapid(strip, use_cls=False)
+    got = ours(strip)
+    assert ref and [line.text for line in got.lines] == [r[1] for r in ref]
+    diff = np.abs(np.array([line.polygon for line in got.lines]) - np.array([r[0] for r in ref], np.float32))
+    assert diff.max() <= BOX_TOL
+
+
 @dataclass
 class _Page:
     path: Path

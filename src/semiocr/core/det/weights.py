@@ -7,14 +7,13 @@ from typing import Any
 
 from torch import nn
 
+from semiocr.core.models.pretrained import PRESETS
 from semiocr.core.models.registry import build_model
 
-#: what every detector checkpoint records about its input (RapidOCR 1.4.4 / PP-OCRv4 defaults)
-DEFAULT_DET_META: dict[str, Any] = {
-    "input": "x [N,3,H,W] float32 BGR, H and W multiples of 32",
-    "normalize": {"scale": 1 / 255, "mean": [0.5] * 3, "std": [0.5] * 3},
-    "limit_side_len": 736, "limit_type": "min", "output": "probability map [N,1,H,W]",
-}
+#: what every detector checkpoint records about its input: the imported PP-OCRv4 detector's metadata
+#: (normalisation, side limit; RapidOCR 1.4.4 values), defined once in ``semiocr.core.models.pretrained``
+DEFAULT_DET_META: dict[str, Any] = {k: v for k, v in PRESETS["PP-OCRv4-mobile-det"].meta.items()
+                                    if k in ("input", "normalize", "limit_side_len", "limit_type", "output")}
 
 
 def _is_preset(spec: str) -> bool:
