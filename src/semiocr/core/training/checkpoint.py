@@ -125,7 +125,10 @@ def build_checkpoint(*, meta: dict[str, Any], model: nn.Module, eval_module: nn.
     meta = dict(meta)
     meta.update(kind=kind, epoch=state.epoch, step=state.step, metrics=metrics or {}, config=config,
                 created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), semiocr_version=__version__,
-                torch_version=torch.__version__, num_classes=head_fc(eval_module).out_features)
+                torch_version=torch.__version__)
+    fc = getattr(getattr(eval_module, "head", None), "fc", None)
+    if isinstance(fc, nn.Linear):  # recognizers; a detector has no classifier
+        meta["num_classes"] = fc.out_features
     train = {
         "model": None if eval_module is model else model.state_dict(),
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
