@@ -6,6 +6,7 @@ import typer
 
 from semiocr import __version__
 from semiocr.cli.evaluate import eval_app
+from semiocr.cli.lmssl import register as register_lmssl
 from semiocr.cli.predict import predict_app
 from semiocr.cli.train import train_app
 
@@ -18,6 +19,7 @@ def version() -> None:
     typer.echo(__version__)
 
 
+register_lmssl(train_app)
 app.add_typer(train_app, name="train")
 app.add_typer(eval_app, name="eval")
 app.add_typer(predict_app, name="predict")

@@ -1,6 +1,5 @@
 import math
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -74,16 +73,3 @@ def test_frame_kl_mask_ignores_padding_frames():
     mask = torch.tensor([[True, True, True, False]])
     assert float(frame_kl(s, t, 1.0, mask)) == pytest.approx(0.0, abs=1e-6)
     assert float(frame_kl(s, t, 1.0)) > 0.1
-
-
-def test_augment_policies_keep_uint8_bgr():
-    from semiocr.core.ssl.augment import get_augment
-
-    img = np.full((32, 80, 3), 200, np.uint8)
-    rng = np.random.default_rng(0)
-    for name in ("weak", "strong"):
-        out = get_augment(name)(img, rng)
-        assert out.dtype == np.uint8 and out.ndim == 3 and out.shape[2] == 3
-    assert get_augment("none") is None
-    with pytest.raises(ValueError, match="unknown augmentation"):
-        get_augment("medium")

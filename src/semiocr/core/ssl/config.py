@@ -25,7 +25,9 @@ class ModelCfg(_Strict):
     """An architecture from the registry and the weights to start from."""
 
     arch: str
-    pretrained: Path | None = None  # a checkpoint / state dict; the CTC head is rebuilt if the dict differs
+    # start weights: a checkpoint file or a pretrained preset name (e.g. "PP-OCRv4-mobile-rec"); a different
+    # dict rebuilds the CTC head, copying the rows of shared characters
+    pretrained: str | None = None
     kwargs: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -94,12 +96,11 @@ class StudentCfg(_Strict):
 
 
 class DataCfg(_Strict):
-    """The dataset (MSTextRecLMSSLDataset layout) and the preprocessing widths."""
+    """The dataset (MSTextRecLMSSLDataset layout); lines are padded to at least 320 px (the contract)."""
 
     root: Path
     use_space: bool = True
-    min_width: int = Field(320, ge=8)
-    max_width: int | None = Field(None, ge=8)
+    max_width: int | None = Field(960, ge=48)
     eval_batch_size: int = Field(64, ge=1)
 
 
@@ -111,7 +112,7 @@ class LmsslConfig(_Strict):
     data: DataCfg
     teacher: TeacherCfg = Field(default_factory=TeacherCfg)
     student: StudentCfg = Field(default_factory=StudentCfg)
-    device: str = "cpu"
+    device: str = "auto"  # auto | cpu | cuda | cuda:<i>
     seed: int = 0
 
     @model_validator(mode="after")
