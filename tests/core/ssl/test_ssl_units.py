@@ -73,3 +73,14 @@ def test_frame_kl_mask_ignores_padding_frames():
     mask = torch.tensor([[True, True, True, False]])
     assert float(frame_kl(s, t, 1.0, mask)) == pytest.approx(0.0, abs=1e-6)
     assert float(frame_kl(s, t, 1.0)) > 0.1
+
+
+@pytest.mark.parametrize("name", ["lmssl_joint.yaml", "lmssl_tiny.yaml"])
+def test_shipped_configs_validate(name, tmp_path):
+    from pathlib import Path
+
+    from semiocr.core.ssl.config import load_config
+
+    path = Path(__file__).resolve().parents[3] / "configs" / name
+    cfg = load_config(path, [f"data.root={tmp_path}", "teacher.rounds=1"])
+    assert cfg.teacher.rounds == 1 and cfg.mode == "joint" and str(cfg.data.root) == str(tmp_path)
