@@ -5,12 +5,14 @@ from __future__ import annotations
 import typer
 
 from semiocr import __version__
+from semiocr.cli.dataset import app as dataset_app
 from semiocr.cli.evaluate import eval_app
 from semiocr.cli.lmssl import register as register_lmssl
 from semiocr.cli.predict import predict_app
 from semiocr.cli.train import train_app
 
 app = typer.Typer(name="semiocr", help="Self-hosted semi-supervised OCR pipeline.", no_args_is_help=True)
+app.add_typer(dataset_app, name="dataset")
 
 
 @app.command()

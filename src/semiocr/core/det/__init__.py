@@ -1,0 +1,1 @@
+"""Text detection (DB): preprocessing, postprocessing, label generation, loss, augmentation, training task."""
