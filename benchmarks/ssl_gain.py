@@ -47,19 +47,20 @@ def _optim(epochs: int, batch: int, lr: float = 3e-3, eval_every: int = 1) -> di
     return {"epochs": epochs, "batch_size": batch, "lr": lr, "warmup_epochs": 1, "eval_every": eval_every}
 
 
-_CPU_LARGE = {"arch": "rec-tiny", "kwargs": {"channels": [32, 64, 128]}}  # 375k parameters, T = W/8
-_CPU_SMALL = {"arch": "rec-tiny"}  # 95k parameters, T = W/8 (frame-level KL applies)
+_SYNTH = {"lines": 3000, "val_lines": 100, "optim": _optim(4, 32)}  # start weights: synthetic lines of the dict
+_CPU_LARGE = {"arch": "rec-tiny", "kwargs": {"channels": [32, 64, 128]}, "synth_pretrain": _SYNTH}  # 375k, T=W/8
+_CPU_SMALL = {"arch": "rec-tiny", "synth_pretrain": _SYNTH}  # 95k parameters, T = W/8 (frame-level KL applies)
 
 PRESETS: dict[str, dict[str, Any]] = {
     # 2-core CPU: conv + transformer recognizers (random init); about 20-60 min per dataset.
     "cpu": {
         "device": "cpu",
         "data": {"max_width": 960, "eval_batch_size": 64},
-        "teacher": {"model": _CPU_LARGE, "warmup": _optim(60, 32, eval_every=2), "rounds": 2,
+        "teacher": {"model": _CPU_LARGE, "warmup": _optim(60, 16, eval_every=3), "rounds": 2,
                     "round_optim": _optim(8, 48, 2e-3), "labelled_share": 0.33, "ema_decay": 0.99,
                     "ema_warmup_steps": 50, "pseudo": {"threshold": 0.8, "top_fraction_start": 0.5,
                                                        "top_fraction_step": 0.3}},
-        "student": {"model": _CPU_SMALL, "warmup": _optim(60, 32, eval_every=2), "optim": _optim(20, 48, 2e-3),
+        "student": {"model": _CPU_SMALL, "warmup": _optim(60, 16, eval_every=3), "optim": _optim(20, 48, 2e-3),
                     "labelled_share": 0.3, "pseudo": {"threshold": 0.5}, "kd_weight": 1.0, "kd_temperature": 2.0},
     },
     # GPU: the product's defaults (PP-OCRv4 server → mobile from its pretrained weights), longer schedules.

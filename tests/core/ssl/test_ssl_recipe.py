@@ -135,3 +135,20 @@ def test_small_mode_requires_teacher_and_config_rejects_unknown_keys(digit_datas
                       mode="large")
     assert (cfg.mode, cfg.teacher.rounds, cfg.teacher.pseudo.threshold) == ("large", 3, 0.8)
     assert read_labelled(root, "train.txt")  # the dataset fixture is intact
+
+
+def test_large_mode_with_synthetic_start_weights(digit_dataset, tmp_path):
+    root, _ = digit_dataset
+    out = tmp_path / "run"
+    optim = {"epochs": 1, "batch_size": 16, "warmup_epochs": 0}
+    cfg = _cfg(root, out, "large", **{"teacher.rounds": 1, "teacher.warmup": optim, "teacher.round_optim": optim,
+                                      "teacher.model.synth_pretrain": {"lines": 24, "val_lines": 8, "optim": optim}})
+    summary = run_lmssl(cfg)
+    train = (out / "synth/data/train.txt").read_text().splitlines()
+    assert len(train) == 24 and all(set(r.split("\t")[1]) <= set("0123456789") for r in train)
+    assert all(len(r.split("\t")[1]) == 3 for r in train)  # lengths follow the labelled lines (3 digits)
+    assert (out / "large/synth/done.json").is_file()
+    state = json.loads((out / "state.json").read_text())
+    assert "synthetic" in state["results"]["large"] and "synthetic" not in summary["large"]
+    assert summary["large"]["final"]["acc"] >= summary["large"]["warmup"]["acc"]
+    assert load_checkpoint(out / "large/warmup/checkpoints/best.pt")["meta"]["arch"] == "ssl-test-large"

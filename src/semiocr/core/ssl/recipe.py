@@ -30,6 +30,7 @@ from semiocr.core.ssl.inputs import RunInputs, check_inputs
 from semiocr.core.ssl.stage import StageResult, run_stage, train_config
 from semiocr.core.ssl.student import StudentTask
 from semiocr.core.ssl.summary import write_summary
+from semiocr.core.ssl.synth_start import synth_samples
 from semiocr.core.ssl.teacher import TeacherTask
 from semiocr.core.ssl.weights import build_from_checkpoint, is_preset, load_start_weights, preset_checkpoint
 from semiocr.core.training.ddp import resolve_device
@@ -100,16 +101,28 @@ class Recipe:
                         labelled_aug, pseudo_aug, self.data_hash)
 
     def _model(self, m: ModelCfg, weights: Path | None = None) -> nn.Module:
-        """Build ``m``; load ``weights`` (a previous stage's best) or else ``m.pretrained`` (file or preset)."""
+        """Build ``m`` and load ``weights`` (start weights or a previous stage's best) when given."""
         model = build_model(m.arch, num_classes=self.inputs.charset.num_classes, **m.kwargs)
-        start = weights
-        if start is None and m.pretrained is not None:
-            start = Path(m.pretrained)
-            if is_preset(m.pretrained):
-                start = preset_checkpoint(str(m.pretrained), self.out / "pretrained" / f"{m.pretrained}.pt")
-        if start is not None:
-            self.log("log", {"message": load_start_weights(model, start, self.inputs.charset)})
+        if weights is not None:
+            self.log("log", {"message": load_start_weights(model, weights, self.inputs.charset)})
         return model
+
+    def _start(self, m: ModelCfg, role: str) -> Path | None:
+        """Start weights of a model: ``pretrained`` (file or preset), else synthetic pre-training, else none."""
+        if m.pretrained is not None:
+            if is_preset(m.pretrained):
+                return preset_checkpoint(m.pretrained, self.out / "pretrained" / f"{m.pretrained}.pt")
+            return Path(m.pretrained)
+        if m.synth_pretrain is None:
+            return None
+        inp, sp = self.inputs, m.synth_pretrain
+        train, val = synth_samples(self.out / "synth" / "data", inp.charset, inp.labelled, sp, self.cfg.seed)
+        data = TaskData(inp.charset, train, val, sp.optim.batch_size, self.cfg.data.eval_batch_size,
+                        self.cfg.data.max_width, "weak", "weak", self.data_hash)
+        task = TeacherTask(self._model(m), data, ema_decay=None, seed=self.cfg.seed, parent="synthetic")
+        res = self._stage(task, f"{role}/synth", sp.optim, m)
+        self._record(role, "synthetic", res.best)
+        return res.best_path
 
     def _stage(self, task: Any, rel: str, optim: OptimCfg, m: ModelCfg) -> StageResult:
         name, k = rel.replace("/", "_"), int(getattr(task, "round_index", 0))
@@ -155,7 +168,8 @@ class Recipe:
     def run_large(self) -> Path:
         """Warm-up, then K rounds of pseudo-label → train; returns the best large weights."""
         t = self.cfg.teacher
-        res = self._stage(self._teacher_task(self._model(t.model), [], 0, t.warmup.batch_size), "large/warmup",
+        start = self._start(t.model, "large")
+        res = self._stage(self._teacher_task(self._model(t.model, start), [], 0, t.warmup.batch_size), "large/warmup",
                           t.warmup, t.model)
         self._record("large", "start", res.start)
         self._record("large", "warmup", res.best)
@@ -169,7 +183,8 @@ class Recipe:
             if res.best["acc"] >= best_acc:
                 best, best_acc = res.best_path, res.best["acc"]
         shutil.copyfile(best, self.out / "large_best.pt")
-        self._record("large", "final", _best_of(self.state["results"]["large"]))
+        trained = {k: v for k, v in self.state["results"]["large"].items() if k == "warmup" or k.startswith("round")}
+        self._record("large", "final", _best_of(trained))
         return self.out / "large_best.pt"
 
     # -- the small model ------------------------------------------------------------------------------
@@ -191,11 +206,13 @@ class Recipe:
         start: Path | None = None
         if s.warmup_supervised:
             warm = s.warmup or s.optim
-            res = self._stage(self._student_task(self._model(s.model), [], None, warm.batch_size), "small/warmup",
-                              warm, s.model)
+            first = self._model(s.model, self._start(s.model, "small"))
+            res = self._stage(self._student_task(first, [], None, warm.batch_size), "small/warmup", warm, s.model)
             self._record("small", "start", res.start)
             self._record("small", "warmup", res.best)
             start = res.best_path
+        if start is None:
+            start = self._start(s.model, "small")
         res = self._stage(self._student_task(self._model(s.model, start), pseudo, teacher, None,
                                              str(teacher_path)), "small/distill", s.optim, s.model)
         if not s.warmup_supervised:
@@ -233,9 +250,7 @@ class Recipe:
 def _best_of(results: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
     """The stage metrics with the highest accuracy (later stages win ties)."""
     best: dict[str, float] = {}
-    for key, m in results.items():
-        if key in ("start", "final"):
-            continue
+    for m in results.values():
         if not best or m["acc"] >= best["acc"]:
             best = dict(m)
     return best
