@@ -6,10 +6,12 @@ outside world sees it through ``sink(kind, payload)`` and ``should_stop()`` only
 
 from __future__ import annotations
 
+import inspect
+import itertools
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +80,33 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer
     return torch.optim.SGD(groups, lr=cfg.learning_rate, momentum=0.9, nesterov=True)
 
 
+def _task_setup(task: TrainTask, ctx: ddp.DistContext) -> None:
+    if hasattr(task, "setup"):
+        task.setup(ctx.device, ctx.rank, ctx.world_size)
+    else:
+        task.model.to(ctx.device)
+
+
+def _task_steps(task: TrainTask) -> int:
+    if hasattr(task, "steps_per_epoch"):
+        return int(task.steps_per_epoch())
+    if hasattr(task, "__len__"):
+        return len(task)  # type: ignore[arg-type]
+    raise TypeError(f"{type(task).__name__} needs steps_per_epoch() or __len__ (steps per epoch)")
+
+
+def _task_meta(task: TrainTask) -> dict[str, Any]:
+    if hasattr(task, "checkpoint_meta"):
+        return dict(task.checkpoint_meta())
+    return {"arch": getattr(task.model, "arch_name", type(task.model).__name__)}
+
+
+def _task_batches(task: TrainTask, epoch: int, skip: int) -> Iterable[Any]:
+    if skip and "skip" in inspect.signature(task.train_batches).parameters:
+        return task.train_batches(epoch, skip=skip)
+    return itertools.islice(task.train_batches(epoch), skip, None)
+
+
 class _Run:
     """State of one ``fit`` call (kept in an object so each method stays short)."""
 
@@ -99,15 +128,15 @@ class _Run:
     # -- set-up ----------------------------------------------------------------------------------------
     def setup(self) -> None:
         cfg, task = self.cfg, self.task
-        task.setup(self.ctx.device, self.ctx.rank, self.ctx.world_size)
-        self.meta = task.checkpoint_meta()
+        _task_setup(task, self.ctx)
+        self.meta = _task_meta(task)
         charset = Charset.from_dict(self.meta["charset"]) if "charset" in self.meta else None
         if cfg.pretrained and not cfg.resume:
             _, msg = load_pretrained(task.model, cfg.pretrained, charset)
             self.meta["parent"] = self.meta.get("parent") or str(cfg.pretrained)
             self.log(msg)
         task.model.to(self.ctx.device)
-        self.steps_per_epoch = task.steps_per_epoch()
+        self.steps_per_epoch = _task_steps(task)
         if self.steps_per_epoch < 1:
             raise ValueError("the task yields no training step per epoch (too little data for the batch size?)")
         self.optimizer = build_optimizer(task.model, cfg)
@@ -177,7 +206,7 @@ class _Run:
         self.task.model.train()
         acc: dict[str, float] = {}
         count, t0 = 0, time.perf_counter()
-        for batch in self.task.train_batches(epoch, skip=self.state.epoch_step):
+        for batch in _task_batches(self.task, epoch, self.state.epoch_step):
             logs = self.train_step(batch)
             for k, v in logs.items():
                 acc[k] = acc.get(k, 0.0) + v
