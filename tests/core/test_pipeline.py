@@ -17,14 +17,15 @@ from det_tiny_models import DarkInkDetector, TinyRec  # noqa: E402
 from semiocr.core.charset import Charset  # noqa: E402
 from semiocr.core.det.detector import TextDetector  # noqa: E402
 from semiocr.core.det.postprocess import DBPostprocessConfig  # noqa: E402
-from semiocr.core.pipeline import ModuleRecognizer, OcrPipeline, draw_result, rotate_crop  # noqa: E402
+from semiocr.core.inference.recognizer import Recognizer  # noqa: E402
+from semiocr.core.pipeline import OcrPipeline, draw_result, rotate_crop  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def pipeline() -> OcrPipeline:
     torch.manual_seed(0)
     charset = Charset(tuple("0123456789abc"))
-    rec = ModuleRecognizer(TinyRec(charset.num_classes), charset)
+    rec = Recognizer(TinyRec(charset.num_classes).eval(), charset, batch_size=6)
     # the fixed detector marks whole glyphs (a trained DB model marks them shrunk): expand boxes only slightly
     det = TextDetector(DarkInkDetector(), post=DBPostprocessConfig(unclip_ratio=0.2))
     return OcrPipeline(det, rec, text_score=0.0)

@@ -1,8 +1,8 @@
 """Full-page OCR: detect → reading order → perspective crop → rotate tall crops → recognise → JSON + picture.
 
 ``OcrPipeline(detector, recognizer)`` takes a :class:`~semiocr.core.det.detector.TextDetector` (any DB model:
-imported, trained or marked weights) and any object with ``recognize(images) -> list[Decoded]``
-(:class:`ModuleRecognizer` wraps any recognition ``nn.Module`` + charset). Semantics follow RapidOCR 1.4.4
+imported, trained or marked weights) and any object with ``predict(images) -> list[Decoded]`` (the shared
+``Recognizer``); :func:`build_pipeline` makes one from weight names or paths. Semantics follow RapidOCR 1.4.4
 (det + rec, no angle classifier) so results match it; images of any size and format are accepted (see
 ``semiocr.core.det.preprocess`` for the size limit: longest side 2000 before detection).
 """
@@ -13,54 +13,40 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import cv2
 import numpy as np
-import torch
-from torch import nn
 
-from semiocr.core.charset import Charset
-from semiocr.core.decode import Decoded, ctc_greedy_decode
+from semiocr.core.decode import Decoded
 from semiocr.core.det.detector import TextDetector
 from semiocr.core.det.postprocess import sort_reading_order
-from semiocr.core.preprocess import ensure_bgr_uint8, preprocess_batch
+from semiocr.core.inference.recognizer import Recognizer
+from semiocr.core.preprocess import ensure_bgr_uint8
 
 #: crops at least this much taller than wide are rotated 90° counter-clockwise before recognition
 TALL_RATIO = 1.5
 
 
 class LineRecognizer(Protocol):
-    """Anything that reads text-line crops (BGR uint8) into ``Decoded`` results, one per crop, in order."""
+    """Anything that reads text-line crops (BGR uint8) into ``Decoded`` results, one per crop, in order
+    (``semiocr.core.inference.recognizer.Recognizer`` is the one implementation)."""
 
-    def recognize(self, images: Sequence[np.ndarray]) -> list[Decoded]: ...
+    def predict(self, images: Sequence[np.ndarray]) -> list[Decoded]: ...
 
 
-class ModuleRecognizer:
-    """Adapter: recognition ``nn.Module`` (logits ``[N, T, C]``) + charset → :class:`LineRecognizer`.
+def load_recognizer(spec: str | Path, device: str = "cpu", batch_size: int = 6) -> Recognizer:
+    """A recognizer from a preset name (``"PP-OCRv4-mobile-rec"``) or a checkpoint file / run directory.
+    Batches of 6 crops sorted by aspect ratio, as RapidOCR, so that results match it."""
+    from semiocr.core.models.pretrained import list_pretrained, load_pretrained
 
-    Crops are sorted by aspect ratio and read in batches of ``batch_size`` padded to the widest of the batch
-    (the shared ``preprocess_batch``), then softmax and the shared greedy CTC decoder.
-    """
-
-    def __init__(self, model: nn.Module, charset: Charset, batch_size: int = 6, device: str | torch.device = "cpu"):
-        self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
-        self.charset = charset
-        self.batch_size = batch_size
-
-    @torch.inference_mode()
-    def recognize(self, images: Sequence[np.ndarray]) -> list[Decoded]:
-        """Read every crop; returns results in the input order."""
-        order = np.argsort([img.shape[1] / float(max(img.shape[0], 1)) for img in images], kind="stable")
-        out: list[Decoded | None] = [None] * len(images)
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start:start + self.batch_size]
-            x = torch.from_numpy(preprocess_batch([images[i] for i in idx])).to(self.device)
-            probs = torch.softmax(self.model(x).float(), dim=-1)
-            for i, dec in zip(idx, ctc_greedy_decode(probs, self.charset), strict=True):
-                out[i] = dec
-        return [d for d in out if d is not None]
+    if str(spec) in list_pretrained():
+        model, charset, meta = load_pretrained(str(spec))
+        if charset is None:
+            raise ValueError(f"{spec} is a detector preset, not a recognizer")
+        return Recognizer(model.to(device).eval(), charset, device, batch_size=batch_size, meta=meta)
+    return Recognizer.from_checkpoint(spec, device=device, batch_size=batch_size)
 
 
 def rotate_crop(img: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -121,7 +107,7 @@ class OcrPipeline:
         t1 = time.perf_counter()
         order = sort_reading_order(det.page_boxes)
         crops = [rotate_crop(det.page, det.page_boxes[i]) for i in order]
-        decoded = self.recognizer.recognize(crops) if crops else []
+        decoded = self.recognizer.predict(crops) if crops else []
         t2 = time.perf_counter()
         lines = [
             OcrLine(det.boxes[i].round(2).tolist(), d.text, round(d.confidence, 6), round(float(det.scores[i]), 6))
@@ -137,3 +123,12 @@ def draw_result(img: np.ndarray, result: OcrResult) -> np.ndarray:
     from semiocr.core.draw import draw_ocr
 
     return draw_ocr(img, [line.polygon for line in result.lines], [line.text for line in result.lines])
+
+
+def build_pipeline(det: str | Path, rec: str | Path, device: str = "cpu", text_score: float = 0.5) -> OcrPipeline:
+    """``OcrPipeline`` from detector and recognizer weights: preset names (``"PP-OCRv4-mobile-det"``,
+    ``"PP-OCRv4-mobile-rec"``), checkpoint files or run directories (trained or marked weights)."""
+    from semiocr.core.det.weights import load_detector
+
+    model, meta = load_detector(det, device=device)
+    return OcrPipeline(TextDetector(model, meta, device=device), load_recognizer(rec, device=device), text_score)

@@ -87,3 +87,25 @@ def test_tiny_model_learns_generated_digits_well_above_chance(tmp_path, tiny_con
     # chance for an exact 3-5 digit string is < 1e-3; require most lines right
     assert result.best >= 0.5, result.last_metrics
     assert result.last_metrics["norm_edit"] > 0.8
+
+
+def test_pretrained_preset_onto_a_small_dict_carries_shared_rows():
+    from semiocr.core.models.registry import build_model
+    from semiocr.core.training.checkpoint import load_pretrained
+
+    digits = Charset(tuple("0123456789"), use_space=False)
+    model = build_model("PP-OCRv4-mobile-rec", num_classes=digits.num_classes)
+    carried, msg = load_pretrained(model, "PP-OCRv4-mobile-rec", digits)
+    assert carried == 11 and "11 of 11 rows carried" in msg  # blank + the 10 digits of the PP-OCR dict
+    assert model.head.fc.out_features == 11
+    with pytest.raises(CheckpointError, match="architecture"):
+        load_pretrained(build_model("rec-tiny", num_classes=11), "PP-OCRv4-mobile-rec", digits)
+
+
+@pytest.mark.parametrize("arch", ["PP-OCRv4-mobile-rec-tiny", "PP-OCRv4-server-rec-tiny"])
+def test_pp_ocrv4_presets_train_through_the_loop(small_digits, tmp_path, tiny_config, arch):
+    result = _run(tiny_config(small_digits, tmp_path / "run", arch=arch, epochs=1, batch_size=16))
+    assert result.reason == "finished" and result.step == 3
+    progress = read_jsonl(tmp_path / "run" / "metrics.jsonl", "progress")
+    assert all(math.isfinite(e["loss"]) for e in progress)
+    assert load_checkpoint(tmp_path / "run")["meta"]["arch"] == arch

@@ -56,7 +56,7 @@ def restore_rng(state: dict[str, Any]) -> None:
     np.random.set_state(state["numpy"])
     torch.set_rng_state(state["torch"].cpu())
     if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
 
 
 def atomic_save(obj: Any, path: str | Path) -> Path:
@@ -125,7 +125,10 @@ def build_checkpoint(*, meta: dict[str, Any], model: nn.Module, eval_module: nn.
     meta = dict(meta)
     meta.update(kind=kind, epoch=state.epoch, step=state.step, metrics=metrics or {}, config=config,
                 created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), semiocr_version=__version__,
-                torch_version=torch.__version__, num_classes=head_fc(eval_module).out_features)
+                torch_version=torch.__version__)
+    fc = getattr(getattr(eval_module, "head", None), "fc", None)
+    if isinstance(fc, nn.Linear):  # recognizers; a detector has no classifier
+        meta["num_classes"] = fc.out_features
     train = {
         "model": None if eval_module is model else model.state_dict(),
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
@@ -150,25 +153,38 @@ def check_compatible(ckpt: dict[str, Any], arch: str | None, charset: Charset | 
                               f"classes, {charset.fingerprint}); use it as `pretrained` to rebuild the CTC head")
 
 
-def load_pretrained(model: nn.Module, path: str | Path, charset: Charset | None) -> tuple[int | None, str]:
-    """Load inference weights of checkpoint ``path`` into ``model`` (weights only: no optimiser, no step).
+def _pretrained_source(path: str | Path) -> tuple[dict[str, torch.Tensor], Charset | None, str, str | None]:
+    """(weights, charset (None for detectors), description, arch) of a checkpoint file / run dir or a named preset
+    (``semiocr.core.models.pretrained.list_pretrained()``, e.g. ``PP-OCRv4-mobile-rec``)."""
+    from semiocr.core.models import pretrained as presets
 
-    When the checkpoint's charset differs from ``charset``, the CTC head is loaded at the checkpoint's size
-    and rebuilt by ``adapt_ctc_head``, copying rows of shared characters. Returns (rows carried or None when
-    the charset was unchanged, a message for the run log).
-    """
+    if not Path(path).exists() and str(path) in presets.list_pretrained():
+        model, charset, meta = presets.load_pretrained(str(path))
+        return model.state_dict(), charset, f"preset {path} ({meta.get('source')})", meta.get("arch")
     ckpt = load_checkpoint(path)
-    weights = ckpt["model"]
-    old = checkpoint_charset(ckpt)
-    p = ckpt["meta"]["path"]
-    if charset is None or old.fingerprint == charset.fingerprint:
-        _load_weights(model, weights, p)
-        return None, f"pretrained weights loaded from {p} ({ckpt['meta'].get('arch')})"
+    return ckpt["model"], checkpoint_charset(ckpt), str(ckpt["meta"]["path"]), ckpt["meta"].get("arch")
+
+
+def load_pretrained(model: nn.Module, path: str | Path, charset: Charset | None) -> tuple[int | None, str]:
+    """Load inference weights of a checkpoint (file or run dir) or a named preset into ``model``: weights only,
+    no optimiser, no step.
+
+    When the source charset differs from ``charset``, the CTC head is loaded at the source's size and rebuilt
+    by ``adapt_ctc_head``, copying rows of shared characters. Returns (rows carried, or None when the charset
+    was unchanged; a message for the run log).
+    """
+    weights, old, where, arch = _pretrained_source(path)
+    mine = getattr(model, "arch_name", None)
+    if arch and mine and arch != mine:
+        raise CheckpointError(f"{where}: pretrained architecture {arch!r} differs from the run's {mine!r}")
+    if old is None or charset is None or old.fingerprint == charset.fingerprint:
+        _load_weights(model, weights, where)
+        return None, f"pretrained weights loaded from {where}"
     fc = head_fc(model)
     model.head.fc = nn.Linear(fc.in_features, old.num_classes, bias=fc.bias is not None).to(fc.weight.device)
-    _load_weights(model, weights, p)
+    _load_weights(model, weights, where)
     carried = adapt_ctc_head(model, old, charset)
-    msg = (f"pretrained weights loaded from {p}; dict changed ({old.num_classes} → {charset.num_classes} classes): "
+    msg = (f"pretrained weights loaded from {where}; dict changed ({old.num_classes} → {charset.num_classes} classes): "
            f"CTC head rebuilt, {carried} of {charset.num_classes} rows carried over (blank included)")
     return carried, msg
 

@@ -123,7 +123,7 @@ class _Run:
             save_config(cfg, self.run_dir / "config.yaml")
 
     def _resume(self, charset: Charset | None) -> None:
-        ckpt = load_checkpoint(self.cfg.resume, map_location=self.ctx.device)
+        ckpt = load_checkpoint(self.cfg.resume, map_location="cpu")
         check_compatible(ckpt, self.meta.get("arch"), charset)
         tr = ckpt["train"]
         self.task.model.load_state_dict(tr["model"] if tr["model"] is not None else ckpt["model"])
@@ -199,7 +199,8 @@ class _Run:
                                    "steps_per_epoch": self.steps_per_epoch,
                                    "lr": self.optimizer.param_groups[0]["lr"]}
         payload.update({k: v / max(count, 1) for k, v in acc.items()})
-        payload["samples_per_s"] = n / seconds if seconds > 0 else 0.0
+        payload.update(samples_per_s=n / seconds if seconds > 0 else 0.0, interval_images=int(n),
+                       interval_s=round(seconds, 4))
         self.emit("progress", payload)
 
     def end_epoch(self, epoch: int) -> None:

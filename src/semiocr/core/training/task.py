@@ -107,7 +107,8 @@ class EventSink(Protocol):
 
     Payloads (all JSON-serialisable): start ``{run_dir, epochs, steps_per_epoch, start_epoch, start_step,
     world_size, device}``; progress ``{epoch, step, epoch_step, steps_per_epoch, lr, loss, grad_norm,
-    <task logs>, samples_per_s}``; metrics ``{epoch, step, <evaluate() metrics>, best, is_best}``;
+    <task logs>, samples_per_s, interval_images, interval_s}``; metrics ``{epoch, step, <evaluate() metrics>,
+    best, is_best}``;
     checkpoint ``{path, type: latest|best|periodic, epoch, step}``; log ``{message, level}``;
     end ``{reason: finished|stopped, epoch, step, best, best_epoch}``.
     """

@@ -1,0 +1,65 @@
+"""``semiocr train det`` and ``semiocr eval det`` (registered on the ``train`` / ``eval`` sub-apps in main)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+
+def train_det(
+    config: Path | None = typer.Option(None, "-c", "--config", help="YAML config (fields of DetTrainConfig)"),
+    override: list[str] = typer.Option([], "-o", "--override", help="key=value, repeatable (PaddleX style)"),
+    quiet: bool = typer.Option(False, "--quiet", help="no console progress (metrics.jsonl is still written)"),
+) -> None:
+    """Train (fine-tune) a DB text detector on PaddleOCR Label.txt pages; best = validation Hmean."""
+    from semiocr.cli.train import _StopFlag
+    from semiocr.core.data.labels import DatasetError
+    from semiocr.core.det.task import DetTrainConfig, build_det_task
+    from semiocr.core.training.checkpoint import CheckpointError
+    from semiocr.core.training.config import ConfigError, load_config
+    from semiocr.core.training.loop import fit
+    from semiocr.core.training.sinks import default_sink
+
+    try:
+        cfg = load_config(config, override, cls=DetTrainConfig)
+        task = build_det_task(cfg, log=lambda m: typer.echo(m, err=True))
+        out = Path(cfg.output_dir)
+        result = fit(task, cfg, sink=default_sink(out, console=not quiet), should_stop=_StopFlag(), run_dir=out)
+    except (ConfigError, DatasetError, CheckpointError, ValueError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{result.reason}: epoch {result.epoch}, step {result.step}, best hmean {result.best} "
+               f"(epoch {result.best_epoch}); run dir {result.run_dir}")
+
+
+def eval_det(
+    weights: str = typer.Option(..., "--weights", "-w", help="preset name, checkpoint file or run directory"),
+    data: Path = typer.Option(..., "--data", "-d", help="dataset directory"),
+    split: str = typer.Option("det_val.txt", "--split", help="Label.txt-style file inside the dataset"),
+    out: Path | None = typer.Option(None, "--out", help="write summary.json, per_image.jsonl, errors/*.jpg"),
+    e2e_rec: str | None = typer.Option(None, "--rec", help="also read the lines with this recognizer (end-to-end)"),
+    device: str = typer.Option("cpu", "--device"),
+) -> None:
+    """Precision / recall / Hmean (ICDAR 2015) of a detector; with ``--rec``, the share of lines read exactly."""
+    from semiocr.core.data.detection import read_det_labels
+    from semiocr.core.data.labels import DatasetError
+    from semiocr.core.det.detector import TextDetector
+    from semiocr.core.det.weights import load_detector
+    from semiocr.core.eval.det_report import evaluate_detection, evaluate_e2e
+    from semiocr.core.pipeline import build_pipeline
+    from semiocr.core.training.checkpoint import CheckpointError
+
+    try:
+        samples = read_det_labels(data, split)
+        if e2e_rec:
+            rep = evaluate_e2e(build_pipeline(weights, e2e_rec, device=device), samples, out_dir=out)
+        else:
+            model, meta = load_detector(weights, device=device)
+            det = TextDetector(model, meta, device=device)
+            rep = evaluate_detection(lambda img: det(img).boxes, samples, out_dir=out)
+    except (DatasetError, CheckpointError, ValueError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps(rep["summary"], indent=2))

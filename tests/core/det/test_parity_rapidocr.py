@@ -1,0 +1,108 @@
+"""Parity: the imported PP-OCRv4 mobile detector chained with the imported recogniser gives the same boxes and
+text as RapidOCR 1.4.4 (det + rec, no angle classifier) on generated pages.
+
+Bound on box coordinates: the PyTorch ports reproduce onnxruntime's probabilities to ≤ 1e-4, so a pixel of the
+probability map lying within 1e-4 of the 0.3 threshold can flip, moving a contour by one map pixel; at the
+network resolution of these pages one map pixel is at most 1 image pixel, and rounding adds at most 1 more,
+hence ``BOX_TOL = 2`` pixels. Text and line count must be identical.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import matplotlib
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw, ImageFont
+from rapidocr_onnxruntime import RapidOCR
+
+from semiocr.core.eval.det_report import evaluate_e2e
+from semiocr.core.pipeline import OcrPipeline, build_pipeline
+
+BOX_TOL = 2.0
+_FONT = str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf")
+_WORDS = ["invoice", "Total", "2024", "Paris", "OCR", "model", "line", "number", "42.50", "text", "hello",
+          "world", "detector", "sample", "page", "Berlin", "data", "open", "source", "quick", "brown", "fox"]
+
+
+def generated_page(seed: int, size: tuple[int, int] = (520, 700)) -> tuple[np.ndarray, list[tuple[str, list]]]:
+    """A printed page of 4–6 lines (random words, sizes, positions, ink and paper tones, pixel noise) and its
+    ground truth: ``(text, box polygon)`` per line."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    page = Image.new("RGB", (w, h), tuple(int(v) for v in rng.integers(225, 256, 3)))
+    pen = ImageDraw.Draw(page)
+    y = int(rng.integers(20, 50))
+    truth = []
+    while y < h - 60:
+        font = ImageFont.truetype(_FONT, int(rng.integers(20, 34)))
+        text = " ".join(rng.choice(_WORDS, size=int(rng.integers(1, 5))))
+        x = int(rng.integers(15, 200))
+        pen.text((x, y), text, fill=tuple(int(v) for v in rng.integers(0, 60, 3)), font=font)
+        x0, y0, x1, y1 = pen.textbbox((x, y), text, font=font)
+        truth.append((text, [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]))
+        y += int(rng.integers(55, 95))
+    arr = np.asarray(page)[:, :, ::-1].astype(np.int16)
+    arr += rng.integers(-8, 9, arr.shape).astype(np.int16)
+    return np.clip(arr, 0, 255).astype(np.uint8), truth
+
+
+@pytest.fixture(scope="module")
+def both() -> tuple[OcrPipeline, RapidOCR]:
+    torch.set_num_threads(1)
+    ours = build_pipeline("PP-OCRv4-mobile-det", "PP-OCRv4-mobile-rec")
+    return ours, RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_same_boxes_and_text_as_rapidocr(both: tuple[OcrPipeline, RapidOCR], seed: int) -> None:
+    ours, rapid = both
+    img, _ = generated_page(seed)
+    ref, _ = rapid(img, use_cls=False)
+    got = ours(img)
+    assert ref, "RapidOCR found no text on the generated page"
+    assert [line.text for line in got.lines] == [r[1] for r in ref]
+    diff = np.abs(np.array([line.polygon for line in got.lines]) - np.array([r[0] for r in ref], np.float32))
+    assert diff.max() <= BOX_TOL, f"box corners differ by up to {diff.max()} px"
+    np.testing.assert_allclose([line.score for line in got.lines], [r[2] for r in ref], atol=2e-3)
+
+
+def test_letterboxed_strip_matches_rapidocr(both: tuple[OcrPipeline, RapidOCR]) -> None:
+    """A flat strip (width/height > 8) is letterboxed by both; boxes map back to the strip identically."""
+    ours, rapid = both
+    page, truth = generated_page(4, size=(220, 700))
+    x0, y0, x1, y1 = np.array(truth[0][1]).reshape(-1, 2)[[0, 2]].ravel()
+    strip = np.ascontiguousarray(page[max(0, y0 - 12):y1 + 12])
+    assert strip.shape[1] / strip.shape[0] > 8
+    ref, _ = rapid(strip, use_cls=False)
+    got = ours(strip)
+    assert ref and [line.text for line in got.lines] == [r[1] for r in ref]
+    diff = np.abs(np.array([line.polygon for line in got.lines]) - np.array([r[0] for r in ref], np.float32))
+    assert diff.max() <= BOX_TOL
+
+
+@dataclass
+class _Page:
+    path: Path
+    polygons: list[np.ndarray]
+    texts: list[str]
+    ignore: list[bool]
+
+
+def test_end_to_end_metric_on_generated_pages(both: tuple[OcrPipeline, RapidOCR], tmp_path: Path) -> None:
+    """Printed pages: every line is found (Hmean 1) and nearly every line is read exactly."""
+    pages = []
+    for seed in (2, 3):
+        img, truth = generated_page(seed)
+        cv2.imwrite(str(tmp_path / f"{seed}.png"), img)
+        pages.append(_Page(tmp_path / f"{seed}.png", [np.array(p, np.float32) for _, p in truth],
+                           [t for t, _ in truth], [False] * len(truth)))
+    rep = evaluate_e2e(both[0], pages, out_dir=tmp_path / "report", progress=False)
+    s = rep["summary"]
+    assert s["hmean"] == 1.0 and s["n_gt"] >= 8
+    assert s["e2e_exact"] >= 0.8
+    assert len(rep["per_image"]) == 2 and (tmp_path / "report" / "summary.json").is_file()
