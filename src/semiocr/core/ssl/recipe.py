@@ -32,7 +32,7 @@ from semiocr.core.ssl.student import StudentTask
 from semiocr.core.ssl.summary import write_summary
 from semiocr.core.ssl.synth_start import synth_samples
 from semiocr.core.ssl.teacher import TeacherTask
-from semiocr.core.ssl.weights import build_from_checkpoint, is_preset, load_start_weights, preset_checkpoint
+from semiocr.core.ssl.weights import build_from_checkpoint, load_start_weights
 from semiocr.core.training.ddp import resolve_device
 from semiocr.core.training.loop import seed_everything
 from semiocr.core.training.rec_data import dataset_hash
@@ -110,9 +110,7 @@ class Recipe:
     def _start(self, m: ModelCfg, role: str) -> Path | None:
         """Start weights of a model: ``pretrained`` (file or preset), else synthetic pre-training, else none."""
         if m.pretrained is not None:
-            if is_preset(m.pretrained):
-                return preset_checkpoint(m.pretrained, self.out / "pretrained" / f"{m.pretrained}.pt")
-            return Path(m.pretrained)
+            return Path(m.pretrained)  # a checkpoint file or a preset name; the engine loads either
         if m.synth_pretrain is None:
             return None
         inp, sp = self.inputs, m.synth_pretrain
