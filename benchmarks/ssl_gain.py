@@ -57,10 +57,10 @@ PRESETS: dict[str, dict[str, Any]] = {
         "device": "cpu",
         "data": {"max_width": 960, "eval_batch_size": 64},
         "teacher": {"model": _CPU_LARGE, "warmup": _optim(60, 16, eval_every=3), "rounds": 2,
-                    "round_optim": _optim(8, 48, 2e-3), "labelled_share": 0.33, "ema_decay": 0.99,
+                    "round_optim": _optim(8, 48, 5e-4), "labelled_share": 0.33, "ema_decay": 0.99,
                     "ema_warmup_steps": 50, "pseudo": {"threshold": 0.8, "top_fraction_start": 0.5,
                                                        "top_fraction_step": 0.3}},
-        "student": {"model": _CPU_SMALL, "warmup": _optim(60, 16, eval_every=3), "optim": _optim(20, 48, 2e-3),
+        "student": {"model": _CPU_SMALL, "warmup": _optim(60, 16, eval_every=3), "optim": _optim(20, 48, 1e-3),
                     "labelled_share": 0.3, "pseudo": {"threshold": 0.5}, "kd_weight": 1.0, "kd_temperature": 2.0},
     },
     # GPU: the product's defaults (PP-OCRv4 server → mobile from its pretrained weights), longer schedules.

@@ -158,7 +158,8 @@ class Recipe:
         t = self.cfg.teacher
         return TeacherTask(model, self._data(batch_size, t.labelled_aug, t.pseudo_aug), pseudo, round_index=k,
                            labelled_share=t.labelled_share, pseudo_weight=t.pseudo.weight, ema_decay=t.ema_decay,
-                           ema_warmup_steps=t.ema_warmup_steps, unlabelled=[s.path for s in self.inputs.unlabelled],
+                           ema_warmup_steps=t.ema_warmup_steps if k == 0 else 0,  # rounds start from good weights
+                           unlabelled=[s.path for s in self.inputs.unlabelled],
                            consistency_weight=t.consistency_weight if k > 0 else 0.0,
                            consistency_threshold=t.consistency_threshold, consistency_batch=t.consistency_batch,
                            seed=self.cfg.seed + k, parent=parent)
