@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ class RunLog:
         self.path, self.outer, self.echo = path, outer, echo
 
     def __call__(self, kind: str, payload: Mapping[str, Any]) -> None:
-        line = json.dumps({"kind": kind, **payload}, default=str)
+        line = json.dumps({"time": round(time.time(), 3), "kind": kind, **payload}, default=str)
         with self.path.open("a", encoding="utf-8") as f:
             f.write(line + "\n")
         if self.echo:
