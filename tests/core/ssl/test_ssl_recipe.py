@@ -152,3 +152,17 @@ def test_large_mode_with_synthetic_start_weights(digit_dataset, tmp_path):
     assert "synthetic" in state["results"]["large"] and "synthetic" not in summary["large"]
     assert summary["large"]["final"]["acc"] >= summary["large"]["warmup"]["acc"]
     assert load_checkpoint(out / "large/warmup/checkpoints/best.pt")["meta"]["arch"] == "ssl-test-large"
+
+
+def test_start_weights_must_be_a_file_or_a_preset(digit_dataset, tmp_path):
+    from semiocr.core.ssl.inputs import check_inputs
+
+    root, _ = digit_dataset
+    ok = _cfg(root, tmp_path / "a", "large", **{"teacher.model.pretrained": "PP-OCRv4-mobile-rec"})
+    assert check_inputs(ok).charset.num_classes == 11
+    bad = _cfg(root, tmp_path / "b", "large", **{"teacher.model.pretrained": "no/such/weights.pt"})
+    with pytest.raises(FileNotFoundError, match="neither a file nor a pretrained preset"):
+        run_lmssl(bad)
+    unknown = _cfg(root, tmp_path / "c", "joint", **{"student.model.arch": "nope"})
+    with pytest.raises(KeyError, match="small model 'nope' is not registered"):
+        run_lmssl(unknown)

@@ -83,7 +83,7 @@ class TeacherCfg(_Strict):
     labelled_aug: AugPolicy = "weak"
     pseudo_aug: AugPolicy = "strong"
     ema_decay: float | None = Field(0.999, ge=0, lt=1)
-    ema_warmup_steps: int = Field(100, ge=0)
+    ema_warmup_steps: int = Field(100, ge=0)  # decay ramp of the warm-up only; rounds start at full decay
     consistency_weight: float = Field(0.0, ge=0)  # online weak→strong consistency; 0 = off
     consistency_threshold: float = Field(0.5, ge=0, le=1)
     consistency_batch: int = Field(16, ge=1)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from semiocr.core.ssl.student import StudentTask
 from semiocr.core.ssl.summary import write_summary
 from semiocr.core.ssl.synth_start import synth_samples
 from semiocr.core.ssl.teacher import TeacherTask
-from semiocr.core.ssl.weights import build_from_checkpoint, is_preset, load_start_weights, preset_checkpoint
+from semiocr.core.ssl.weights import build_from_checkpoint, load_start_weights
 from semiocr.core.training.ddp import resolve_device
 from semiocr.core.training.loop import seed_everything
 from semiocr.core.training.rec_data import dataset_hash
@@ -46,7 +47,7 @@ class RunLog:
         self.path, self.outer, self.echo = path, outer, echo
 
     def __call__(self, kind: str, payload: Mapping[str, Any]) -> None:
-        line = json.dumps({"kind": kind, **payload}, default=str)
+        line = json.dumps({"time": round(time.time(), 3), "kind": kind, **payload}, default=str)
         with self.path.open("a", encoding="utf-8") as f:
             f.write(line + "\n")
         if self.echo:
@@ -110,9 +111,7 @@ class Recipe:
     def _start(self, m: ModelCfg, role: str) -> Path | None:
         """Start weights of a model: ``pretrained`` (file or preset), else synthetic pre-training, else none."""
         if m.pretrained is not None:
-            if is_preset(m.pretrained):
-                return preset_checkpoint(m.pretrained, self.out / "pretrained" / f"{m.pretrained}.pt")
-            return Path(m.pretrained)
+            return Path(m.pretrained)  # a checkpoint file or a preset name; the engine loads either
         if m.synth_pretrain is None:
             return None
         inp, sp = self.inputs, m.synth_pretrain
@@ -160,7 +159,8 @@ class Recipe:
         t = self.cfg.teacher
         return TeacherTask(model, self._data(batch_size, t.labelled_aug, t.pseudo_aug), pseudo, round_index=k,
                            labelled_share=t.labelled_share, pseudo_weight=t.pseudo.weight, ema_decay=t.ema_decay,
-                           ema_warmup_steps=t.ema_warmup_steps, unlabelled=[s.path for s in self.inputs.unlabelled],
+                           ema_warmup_steps=t.ema_warmup_steps if k == 0 else 0,  # rounds start from good weights
+                           unlabelled=[s.path for s in self.inputs.unlabelled],
                            consistency_weight=t.consistency_weight if k > 0 else 0.0,
                            consistency_threshold=t.consistency_threshold, consistency_batch=t.consistency_batch,
                            seed=self.cfg.seed + k, parent=parent)

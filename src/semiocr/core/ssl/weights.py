@@ -8,15 +8,7 @@ from torch import nn
 
 from semiocr.core.charset import Charset
 from semiocr.core.models.registry import build_model
-from semiocr.core.training.checkpoint import (
-    FORMAT,
-    CheckpointError,
-    atomic_save,
-    checkpoint_charset,
-    load_checkpoint,
-    load_pretrained,
-    rec_input_spec,
-)
+from semiocr.core.training.checkpoint import CheckpointError, checkpoint_charset, load_checkpoint, load_pretrained
 
 
 def check_charset(path: Path, charset: Charset) -> dict:
@@ -47,22 +39,8 @@ def is_preset(name: str | Path) -> bool:
     return str(name) in list_pretrained() and not Path(name).is_file()
 
 
-def preset_checkpoint(name: str, out: Path) -> Path:
-    """Write pretrained preset ``name`` as a semiocr checkpoint (weights + arch + charset) at ``out``, once."""
-    if out.is_file():
-        return out
-    from semiocr.core.models.pretrained import load_pretrained as load_preset
-
-    model, charset, meta = load_preset(name)
-    if charset is None:
-        raise CheckpointError(f"pretrained preset {name!r} is not a recognizer")
-    ck_meta = {"arch": meta["arch"], "charset": charset.to_dict(), "input": rec_input_spec(), "parent": name,
-               "source": meta.get("source"), "kind": "pretrained", "metrics": {}}
-    atomic_save({"format": FORMAT, "meta": ck_meta, "model": model.state_dict(), "train": None}, out)
-    return out
-
-
 def load_start_weights(model: nn.Module, path: Path, charset: Charset) -> str:
-    """Load start weights (checkpoint file) into ``model``; a different dict rebuilds the CTC head."""
+    """Load start weights (checkpoint file, run dir or preset name) into ``model``; a different dict rebuilds
+    the CTC head, copying the rows of shared characters."""
     _, msg = load_pretrained(model, path, charset)
     return msg
