@@ -37,21 +37,28 @@ from semiocr.core.ssl.weights import build_from_checkpoint, load_start_weights
 from semiocr.core.training.ddp import resolve_device
 from semiocr.core.training.loop import seed_everything
 from semiocr.core.training.rec_data import dataset_hash
+from semiocr.core.training.sinks import ConsoleSink
 from semiocr.core.training.task import EventSink
 
 
 class RunLog:
-    """Event sink of a recipe run: appends JSON lines to ``events.jsonl`` and forwards to an outer sink."""
+    """Event sink of a recipe run: appends JSON lines (with time, stage and round) to ``events.jsonl``, shows
+    them on the console with the engine's ``ConsoleSink`` when ``echo``, and forwards to an outer sink."""
 
     def __init__(self, path: Path, outer: EventSink | None = None, echo: bool = False):
-        self.path, self.outer, self.echo = path, outer, echo
+        self.path, self.outer = path, outer
+        self.console = ConsoleSink() if echo else None
 
     def __call__(self, kind: str, payload: Mapping[str, Any]) -> None:
         line = json.dumps({"time": round(time.time(), 3), "kind": kind, **payload}, default=str)
         with self.path.open("a", encoding="utf-8") as f:
             f.write(line + "\n")
-        if self.echo:
-            print(line, flush=True)
+        if self.console is not None:
+            recipe_level = kind in ("metrics", "end") and "epoch" not in payload
+            if recipe_level:  # pseudo-label counts, the final summary: one plain line
+                self.console("log", {"message": ", ".join(f"{k}={v}" for k, v in payload.items())})
+            else:
+                self.console(kind, payload)
         if self.outer is not None:
             self.outer(kind, payload)
 
@@ -243,7 +250,7 @@ class Recipe:
         self.state.update(stage="done", status="succeeded")
         self._save_state()
         summary = write_summary(self.out, self.state["results"], mode)
-        self.log("end", {"stage": "done", "summary": summary})
+        self.log("end", {"stage": "done", "summary": str(self.out / "summary.md")})
         return summary
 
 
