@@ -140,3 +140,11 @@ def test_quick_demo_end_to_end(tmp_path, monkeypatch, capsys):
     assert h["small_val_acc_final"] > 0.2 and h["small_test_acc"] > 0.2 and h["small_test_cer"] < 0.5
     assert h["ocr_hmean"] > 0.5 and 0 < h["pseudo_kept"] <= h["pseudo_pool"] == QUICK.synth.n_unlabeled
     assert "[7/7] summary" in capsys.readouterr().out
+
+
+def test_an_output_folder_of_another_preset_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEMIOCR_HOME", str(tmp_path / "home"))
+    run_demo(tmp_path / "o", steps=[("noop", lambda ctx: "ok")], synth=TINY)
+    run_demo(tmp_path / "o", steps=[("noop", lambda ctx: "ok")], synth=TINY)  # same settings: fine
+    with pytest.raises(RuntimeError, match="holds a demo made with other settings"):
+        run_demo(tmp_path / "o", steps=[("noop", lambda ctx: "ok")], preset=QUICK)

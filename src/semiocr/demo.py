@@ -19,7 +19,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +150,20 @@ STEPS: list[tuple[str, Callable[[DemoContext], str]]] = [
 ]
 
 
+def _claim_output(ctx: DemoContext) -> None:
+    """Record the preset in ``DIR/demo.json``; refuse a folder holding another preset's demo (its dataset and
+    run would be reused as if they were this one's)."""
+    marker = ctx.out / "demo.json"
+    mine = {"preset": ctx.preset.name, "synth": asdict(ctx.synth)}
+    if marker.is_file():
+        theirs = json.loads(marker.read_text(encoding="utf-8"))
+        if theirs != mine:
+            raise RuntimeError(f"{ctx.out} holds a demo made with other settings ({marker}: preset "
+                               f"{theirs.get('preset')!r}); choose another --out or delete that folder")
+    else:
+        marker.write_text(json.dumps(mine, indent=2) + "\n", encoding="utf-8")
+
+
 def run_demo(out: str | Path, steps: list[tuple[str, Callable[[DemoContext], str]]] | None = None,
              synth: SynthConfig | None = None, preset: DemoPreset = DEMO) -> DemoContext:
     """Run the demo steps in order into ``out``; returns the context with each step's results.
@@ -158,6 +172,7 @@ def run_demo(out: str | Path, steps: list[tuple[str, Callable[[DemoContext], str
     """
     ctx = DemoContext(Path(out).resolve(), synth or preset.synth, preset)
     ctx.out.mkdir(parents=True, exist_ok=True)
+    _claim_output(ctx)
     os.environ.setdefault(HOME_ENV, str(ctx.out / "workspace"))
     steps = steps or STEPS
     t_all = time.perf_counter()
