@@ -164,3 +164,14 @@ def test_fit_runs_a_task_with_only_the_required_protocol(tmp_path, tiny_config, 
                   sink=JsonlSink(tmp_path / "run" / "m.jsonl"))
     assert resumed.step == 6 and resumed.reason == "finished"
     assert load_checkpoint(tmp_path / "run")["meta"]["arch"] == "rec-tiny"
+
+
+def test_best_ties_on_the_selection_metric_are_broken_by_the_tiebreak_metric(tmp_path, tiny_config, small_digits):
+    scores = iter([{"acc": 0.0, "norm_edit": 0.1}, {"acc": 0.0, "norm_edit": 0.3}, {"acc": 0.0, "norm_edit": 0.2}])
+    task = _MinimalTask()
+    task.selection_metric, task.tiebreak_metric = "acc", "norm_edit"
+    task.evaluate = lambda: next(scores)
+    result = fit(task, tiny_config(small_digits, tmp_path / "run", epochs=3),
+                 sink=JsonlSink(tmp_path / "run" / "m.jsonl"))
+    assert result.best_epoch == 2
+    assert load_checkpoint(tmp_path / "run" / "checkpoints" / "best.pt")["meta"]["metrics"]["norm_edit"] == 0.3

@@ -161,7 +161,8 @@ class _Run:
         if tr["scaler"] is not None and self.use_amp:
             self.scaler.load_state_dict(tr["scaler"])
         self.task.load_state_dict(tr["task"])
-        self.state = TrainState(tr["epoch"], tr["step"], tr["epoch_step"], tr["best"], tr["best_epoch"])
+        self.state = TrainState(tr["epoch"], tr["step"], tr["epoch_step"], tr["best"], tr["best_epoch"],
+                                tr.get("best_tiebreak"))
         self.last_metrics = dict(ckpt["meta"].get("metrics") or {})
         restore_rng(tr["rng"])
         self.log(f"resumed from {ckpt['meta']['path']} at epoch {self.state.epoch} step {self.state.step} "
@@ -245,9 +246,14 @@ class _Run:
         key = self.task.selection_metric
         if key not in metrics:
             raise KeyError(f"evaluate() returned {sorted(metrics)} without the selection metric {key!r}")
-        is_best = self.state.best is None or metrics[key] > self.state.best
+        tie_key = getattr(self.task, "tiebreak_metric", None)
+        tie = float(metrics[tie_key]) if tie_key in metrics else None
+        is_best = self.state.best is None or metrics[key] > self.state.best or (
+            metrics[key] == self.state.best and tie is not None
+            and (self.state.best_tiebreak is None or tie > self.state.best_tiebreak))
         if is_best:
             self.state.best, self.state.best_epoch = float(metrics[key]), epoch + 1
+            self.state.best_tiebreak = tie
         self.last_metrics = dict(metrics)
         self.emit("metrics", {"epoch": epoch + 1, "step": self.state.step, **metrics, "best": self.state.best,
                               "is_best": is_best})

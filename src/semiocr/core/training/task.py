@@ -84,6 +84,9 @@ class OptionalTaskHooks(Protocol):
         """Fallback ``len(task)``. Optimiser steps per epoch on this rank (equal on all); sizes the schedule."""
         ...
 
+    #: optional: metric that breaks ties of ``selection_metric`` (higher is better), e.g. "norm_edit"
+    tiebreak_metric: str
+
     def checkpoint_meta(self) -> dict[str, Any]:
         """Fallback ``{"arch": model.arch_name}``. Self-description stored in every checkpoint: ``arch``,
         ``charset`` (``Charset.to_dict()``), ``input`` spec, ``dataset_hash``, ``parent``, stage-specific keys."""
