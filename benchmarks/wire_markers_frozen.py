@@ -5,7 +5,7 @@ this benchmark freezes the backbone (its weights and BatchNorm statistics), comp
 line (each line alone, padded to width >= 320), and trains the SVTR neck and the CTC head on them. Selection on
 val, final numbers on test. The dict is the dataset's (CTC head surgery keeps the pretrained rows).
 
-Usage: PYTHONPATH=src python benchmarks/wire_markers_frozen.py [--epochs 60] [--lr 1e-3]
+Usage: PYTHONPATH=src python benchmarks/wire_markers_frozen.py [--epochs 60] [--lr 1e-3] [--cache feats.pt]
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import argparse
 import copy
 import time
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -45,10 +46,20 @@ def backbone_features(model: torch.nn.Module, images: list[np.ndarray], chunk: i
 
 
 @torch.no_grad()
-def predict(model: torch.nn.Module, feats: list[torch.Tensor], charset: Charset) -> list[str]:
-    """Texts from cached features (neck + head), one line at a time (no cross-line padding)."""
+def predict(model: torch.nn.Module, feats: list[torch.Tensor], charset: Charset, chunk: int = 64) -> list[str]:
+    """Texts from cached features (neck + head); lines batched only with lines of the same width (no padding)."""
     model.eval()
-    return [ctc_greedy_decode(torch.softmax(model.head(model.neck(f[None])), -1), charset)[0].text for f in feats]
+    by_width: dict[int, list[int]] = defaultdict(list)
+    for i, f in enumerate(feats):
+        by_width[f.shape[-1]].append(i)
+    out = [""] * len(feats)
+    for idx in by_width.values():
+        for k in range(0, len(idx), chunk):
+            part = idx[k:k + chunk]
+            probs = torch.softmax(model.head(model.neck(torch.stack([feats[i] for i in part]))), -1)
+            for i, d in zip(part, ctc_greedy_decode(probs, charset), strict=True):
+                out[i] = d.text
+    return out
 
 
 def train(model, charset, feats, texts, val_feats, val_texts, args) -> tuple[dict, int, float]:
@@ -89,12 +100,18 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--eval-interval", type=int, default=5)
+    ap.add_argument("--cache", help="file to keep the backbone features in between runs (torch.save)")
     args = ap.parse_args()
     torch.manual_seed(0)
     model, default, _ = load_pretrained("PP-OCRv4-mobile-rec")
     t0 = time.perf_counter()
     splits = {name: load_split(f"{name}.txt") for name in ("train", "val", "test")}
-    feats = {name: backbone_features(model, imgs) for name, (imgs, _) in splits.items()}
+    if args.cache and Path(args.cache).is_file():
+        feats = torch.load(args.cache)
+    else:
+        feats = {name: backbone_features(model, imgs) for name, (imgs, _) in splits.items()}
+        if args.cache:
+            torch.save(feats, args.cache)
     t_feat = time.perf_counter() - t0
     texts = {name: labels for name, (_, labels) in splits.items()}
     zero = rec_metrics(predict(model, feats["test"], default), texts["test"])
