@@ -36,9 +36,10 @@ from semiocr.core.ssl.config import LmsslConfig, apply_overrides
 from semiocr.core.ssl.recipe import run_lmssl
 from semiocr.core.ssl.stage import run_stage, train_config
 from semiocr.core.ssl.student import StudentTask
-from semiocr.core.ssl.weights import build_from_checkpoint
+from semiocr.core.ssl.weights import build_from_checkpoint, load_start_weights
 from semiocr.core.training.loop import seed_everything
 from semiocr.core.training.rec_data import dataset_hash
+from semiocr.core.training.sinks import JsonlSink
 
 DATASETS = ("captcha", "wire_markers", "poilus_handwriting")
 
@@ -101,6 +102,10 @@ def _oracle(cfg: LmsslConfig, root: Path, out: Path) -> Path:
                     cfg.data.eval_batch_size, cfg.data.max_width, s.labelled_aug, s.pseudo_aug, dataset_hash(root))
     seed_everything(cfg.seed)
     model = build_model(s.model.arch, num_classes=cs.num_classes, **s.model.kwargs)
+    synth = Path(cfg.output_dir) / "small" / "synth" / "checkpoints" / "best.pt"
+    start = synth if synth.is_file() else s.model.pretrained  # the joint run's small start weights
+    if start is not None:
+        load_start_weights(model, Path(start), cs)
     n_lab = len(data.labelled)
     task = StudentTask(model, data, truth, teacher=None, labelled_share=n_lab / (n_lab + len(truth)), seed=cfg.seed)
     warm = s.warmup or s.optim
@@ -108,7 +113,7 @@ def _oracle(cfg: LmsslConfig, root: Path, out: Path) -> Path:
     optim = s.optim.model_copy(update={"epochs": s.optim.epochs + extra})
     tcfg = train_config(optim, task, out, device=cfg.device, seed=cfg.seed, model_kwargs=s.model.kwargs,
                         max_width=cfg.data.max_width, eval_batch_size=cfg.data.eval_batch_size)
-    return run_stage(task, out, tcfg, sink=lambda kind, payload: None).best_path
+    return run_stage(task, out, tcfg, sink=JsonlSink(out / "metrics.jsonl")).best_path
 
 
 def _test(weights: Path, cfg: LmsslConfig, root: Path) -> dict[str, float]:
