@@ -55,8 +55,9 @@ def lmssl_preset(warmup_epochs: int, round_epochs: int, distill_epochs: int, rou
                     "round_optim": _optim(round_epochs, lr=3e-4),
                     "pseudo": {"threshold": 0.9, "top_fraction_start": 0.6, "top_fraction_step": 0.2},
                     "labelled_share": 0.33, "ema_decay": 0.99, "ema_warmup_steps": 20},
-        "student": {"model": model, "optim": _optim(distill_epochs, lr=3e-4), "warmup_supervised": False,
-                    "pseudo": {"threshold": 0.9}, "labelled_share": 0.3, "kd_weight": 0.0},
+        "student": {"model": model, "optim": _optim(distill_epochs), "warmup_supervised": False,
+                    "pseudo": {"threshold": 0.95, "top_fraction_start": 0.6}, "labelled_share": 0.3,
+                    "kd_weight": 0.0},
     }
 
 
@@ -71,7 +72,7 @@ class DemoPreset:
 
 
 DEMO = DemoPreset("demo", SynthConfig(n_train=200, n_val=100, n_test=100, n_unlabeled=500, pages_train=10,
-                                      pages_val=5, seed=0), lmssl_preset(2, 1, 1))
+                                      pages_val=5, seed=0), lmssl_preset(2, 1, 2))
 QUICK = DemoPreset("quick", SynthConfig(n_train=32, n_val=16, n_test=16, n_unlabeled=32, pages_train=1, pages_val=1,
                                         seed=0), lmssl_preset(1, 1, 1), ocr_pages=1)
 PRESETS = {p.name: p for p in (DEMO, QUICK)}
