@@ -55,7 +55,7 @@ def lmssl_preset(warmup_epochs: int, round_epochs: int, distill_epochs: int, rou
         "mode": "joint", "device": "auto", "seed": 0,
         "data": {"use_space": True, "max_width": 640, "eval_batch_size": 32},
         "teacher": {"model": model, "warmup": _optim(warmup_epochs, lr=lr), "rounds": rounds,
-                    "round_optim": _optim(round_epochs, lr=0.6 * lr),
+                    "round_optim": _optim(round_epochs, lr=round(0.6 * lr, 12)),
                     "pseudo": {"threshold": 0.9, "top_fraction_start": 0.6, "top_fraction_step": 0.2},
                     "labelled_share": 0.33, "ema_decay": 0.99, "ema_warmup_steps": 20},
         "student": {"model": model, "optim": _optim(distill_epochs, lr=lr), "warmup_supervised": False,
