@@ -38,7 +38,8 @@ def _optim(epochs: int, batch_size: int = 16, lr: float = 5e-4) -> dict[str, Any
     return {"epochs": epochs, "batch_size": batch_size, "lr": lr, "warmup_epochs": 0.5, "eval_every": 1}
 
 
-def lmssl_preset(warmup_epochs: int, round_epochs: int, distill_epochs: int, rounds: int = 1) -> dict[str, Any]:
+def lmssl_preset(warmup_epochs: int, round_epochs: int, distill_epochs: int, rounds: int = 1,
+                 lr: float = 5e-4) -> dict[str, Any]:
     """LMSSL run config (``LmsslConfig`` fields, without ``data.root`` / ``output_dir``) sized for a 2-core CPU.
 
     Both roles start from the imported PP-OCRv4 mobile recognizer (its Latin/digit rows cover the generated
@@ -46,17 +47,20 @@ def lmssl_preset(warmup_epochs: int, round_epochs: int, distill_epochs: int, rou
     needs a GPU to train in minutes. The large model fine-tunes on the labelled lines, then learns from its own
     confident pseudo-labels (``rounds``); its final pseudo-labels teach the small one. Frame-level KL is off
     (``kd_weight: 0``): a teacher forward pass per student step would double the CPU time of distillation.
+    ``lr`` is the AdamW rate of the warm-up and distillation (rounds use 0.6 of it); a run of only a few steps
+    needs a small one, as Adam's first steps move every imported weight by about ``lr``.
     """
     model = {"arch": REC_PRESET, "pretrained": REC_PRESET}
     return {
         "mode": "joint", "device": "auto", "seed": 0,
         "data": {"use_space": True, "max_width": 640, "eval_batch_size": 32},
-        "teacher": {"model": model, "warmup": _optim(warmup_epochs), "rounds": rounds,
-                    "round_optim": _optim(round_epochs, lr=3e-4),
+        "teacher": {"model": model, "warmup": _optim(warmup_epochs, lr=lr), "rounds": rounds,
+                    "round_optim": _optim(round_epochs, lr=round(0.6 * lr, 12)),
                     "pseudo": {"threshold": 0.9, "top_fraction_start": 0.6, "top_fraction_step": 0.2},
                     "labelled_share": 0.33, "ema_decay": 0.99, "ema_warmup_steps": 20},
-        "student": {"model": model, "optim": _optim(distill_epochs, lr=3e-4), "warmup_supervised": False,
-                    "pseudo": {"threshold": 0.9}, "labelled_share": 0.3, "kd_weight": 0.0},
+        "student": {"model": model, "optim": _optim(distill_epochs, lr=lr), "warmup_supervised": False,
+                    "pseudo": {"threshold": 0.95, "top_fraction_start": 0.6}, "labelled_share": 0.3,
+                    "kd_weight": 0.0},
     }
 
 
@@ -71,9 +75,9 @@ class DemoPreset:
 
 
 DEMO = DemoPreset("demo", SynthConfig(n_train=200, n_val=100, n_test=100, n_unlabeled=500, pages_train=10,
-                                      pages_val=5, seed=0), lmssl_preset(2, 1, 1))
+                                      pages_val=5, seed=0), lmssl_preset(2, 1, 2))
 QUICK = DemoPreset("quick", SynthConfig(n_train=32, n_val=16, n_test=16, n_unlabeled=32, pages_train=1, pages_val=1,
-                                        seed=0), lmssl_preset(1, 1, 1), ocr_pages=1)
+                                        seed=0), lmssl_preset(1, 1, 1, lr=1e-4), ocr_pages=1)
 PRESETS = {p.name: p for p in (DEMO, QUICK)}
 DEMO_SYNTH = DEMO.synth  # kept for callers of the first demo version
 

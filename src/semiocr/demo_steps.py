@@ -72,9 +72,10 @@ def step_lmssl(ctx: DemoContext) -> str:
     cfg = LmsslConfig.model_validate({**raw, "output_dir": str(ctx.run_dir)})
     summary = run_lmssl(cfg, sink=DemoSink())
     run = ctx.run_dir
-    ctx.results.update(run_dir=run, large_best=run / "large_best.pt", small_best=run / "small_best.pt",
-                       pseudo_labels=run / "pseudo_labels.tsv", summary_table=run / "summary.md",
-                       lmssl_summary=summary, pseudo=pseudo_label_quality(run, ctx.data_root))
+    ctx.results.update(run_dir=run, run_config=run / "config.yaml", large_best=run / "large_best.pt",
+                       small_best=run / "small_best.pt", pseudo_labels=run / "pseudo_labels.tsv",
+                       summary_table=run / "summary.md", lmssl_summary=summary,
+                       pseudo=pseudo_label_quality(run, ctx.data_root))
     q = ctx.results["pseudo"]
     return (f"val acc: large {_pct(_val(summary, 'large', 'start'))} → {_pct(_val(summary, 'large', 'final'))}, "
             f"small {_pct(_val(summary, 'small', 'start'))} → {_pct(_val(summary, 'small', 'final'))}; "
@@ -137,6 +138,7 @@ def _outputs(ctx: DemoContext) -> list[tuple[str, str]]:
     r = ctx.results
     rows = [("generated dataset", ctx.dataset_dir), ("validation report", r.get("report_dir")),
             ("registered dataset", ctx.data_root if "dataset" in r else None), ("LMSSL run dir", r.get("run_dir")),
+            ("resolved run config (semiocr train lmssl -c …)", r.get("run_config")),
             ("pseudo-labels (path, text, confidence)", r.get("pseudo_labels")),
             ("summary table", r.get("summary_table")), ("best large weights", r.get("large_best")),
             ("best small weights", r.get("small_best")), ("evaluation report (test.txt)", r.get("eval_dir"))]
