@@ -6,7 +6,8 @@ one joint LMSSL run and one oracle run, then reports exact-match accuracy and 1 
 * small supervised-only  — the joint run's small warm-up (labelled data only, same start weights)
 * large supervised-only  — the joint run's large warm-up
 * large semi-supervised  — the joint run's best large weights after the pseudo-label rounds
-* small distilled        — the joint run's final small weights
+* small distill stage    — the best weights of the distillation stage
+* small distilled (joint) — the joint run's final small weights (the better of warm-up and distillation on val)
 * small oracle           — the small model trained on labelled + the true labels of the unlabelled pool
 
 plus the precision of the kept pseudo-labels of every round against ``unlabeled_truth.txt``.
@@ -19,62 +20,71 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_models import register  # noqa: E402
-
-from semiocr.core.charset import Charset  # noqa: E402
-from semiocr.core.data.labels import read_labelled  # noqa: E402
-from semiocr.core.ssl import pseudo_label as pl  # noqa: E402
-from semiocr.core.ssl.common import TaskData, recognition_metrics  # noqa: E402
-from semiocr.core.ssl.config import LmsslConfig, OptimCfg  # noqa: E402
-from semiocr.core.ssl.recipe import run_lmssl  # noqa: E402
-from semiocr.core.ssl.stage import run_stage  # noqa: E402
-from semiocr.core.ssl.student import StudentTask  # noqa: E402
-from semiocr.core.ssl.weights import build_from_checkpoint, weights_meta  # noqa: E402
+from semiocr.core.charset import Charset
+from semiocr.core.data.labels import read_labelled
+from semiocr.core.eval.recognition import rec_metrics
+from semiocr.core.models.registry import build_model
+from semiocr.core.ssl import pseudo_label as pl
+from semiocr.core.ssl.common import TaskData
+from semiocr.core.ssl.config import LmsslConfig, apply_overrides
+from semiocr.core.ssl.recipe import run_lmssl
+from semiocr.core.ssl.stage import run_stage, train_config
+from semiocr.core.ssl.student import StudentTask
+from semiocr.core.ssl.weights import build_from_checkpoint, load_start_weights
+from semiocr.core.training.loop import seed_everything
+from semiocr.core.training.rec_data import dataset_hash
+from semiocr.core.training.sinks import JsonlSink
 
 DATASETS = ("captcha", "wire_markers", "poilus_handwriting")
 
 
-def _optim(epochs: int, batch: int, lr: float = 2e-3) -> dict[str, Any]:
-    return {"epochs": epochs, "batch_size": batch, "lr": lr, "warmup_epochs": 1, "eval_every": 1}
+def _optim(epochs: int, batch: int, lr: float = 3e-3, eval_every: int = 1) -> dict[str, Any]:
+    return {"epochs": epochs, "batch_size": batch, "lr": lr, "warmup_epochs": 1, "eval_every": eval_every}
 
+
+_SYNTH = {"lines": 3000, "val_lines": 100, "optim": _optim(4, 32)}  # start weights: synthetic lines of the dict
+_CPU_LARGE = {"arch": "rec-tiny", "kwargs": {"channels": [32, 64, 128]}, "synth_pretrain": _SYNTH}  # 375k, T=W/8
+_CPU_SMALL = {"arch": "rec-tiny", "synth_pretrain": _SYNTH}  # 95k parameters, T = W/8 (frame-level KL applies)
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # 2-core CPU: CRNNs of 417k (large) / 79k (small) parameters, random init.
+    # 2-core CPU: conv + transformer recognizers (random init); about 20-60 min per dataset.
     "cpu": {
-        "data": {"min_width": 96, "max_width": 800, "eval_batch_size": 64},
-        "teacher": {"model": {"arch": "bench-crnn-l"}, "warmup": _optim(60, 32), "rounds": 2,
-                    "round_optim": _optim(6, 48), "labelled_share": 0.33, "ema_decay": 0.99,
+        "device": "cpu",
+        "data": {"max_width": 960, "eval_batch_size": 64},
+        "teacher": {"model": _CPU_LARGE, "warmup": _optim(60, 16, eval_every=3), "rounds": 2,
+                    "round_optim": _optim(8, 48, 5e-4), "labelled_share": 0.33, "ema_decay": 0.99,
                     "ema_warmup_steps": 50, "pseudo": {"threshold": 0.8, "top_fraction_start": 0.5,
                                                        "top_fraction_step": 0.3}},
-        "student": {"model": {"arch": "bench-crnn-s"}, "warmup": _optim(60, 32), "optim": _optim(20, 48),
+        "student": {"model": _CPU_SMALL, "warmup": _optim(60, 16, eval_every=3), "optim": _optim(20, 48, 1e-3),
                     "labelled_share": 0.3, "pseudo": {"threshold": 0.5}, "kd_weight": 1.0, "kd_temperature": 2.0},
     },
-    # GPU: the product's defaults (PP-OCRv4 server → mobile), longer schedules.
+    # GPU: the product's defaults (PP-OCRv4 server → mobile from its pretrained weights), longer schedules.
     "gpu": {
         "device": "cuda",
-        "data": {"min_width": 320, "eval_batch_size": 256},
-        "teacher": {"warmup": _optim(100, 64, 1e-3), "rounds": 3, "round_optim": _optim(20, 128, 5e-4),
+        "data": {"eval_batch_size": 256},
+        "teacher": {"model": {"arch": "PP-OCRv4-server-rec",
+                              "synth_pretrain": {"lines": 30000, "optim": _optim(10, 128, 1e-3)}},
+                    "warmup": _optim(100, 64, 1e-3), "rounds": 3, "round_optim": _optim(20, 128, 5e-4),
                     "labelled_share": 0.33, "pseudo": {"threshold": 0.9, "top_fraction_start": 0.5,
                                                        "top_fraction_step": 0.25}},
-        "student": {"warmup": _optim(100, 64, 1e-3), "optim": _optim(40, 128, 5e-4), "labelled_share": 0.3,
+        "student": {"model": {"arch": "PP-OCRv4-mobile-rec", "pretrained": "PP-OCRv4-mobile-rec"},
+                    "warmup": _optim(100, 64, 1e-3), "optim": _optim(40, 128, 5e-4), "labelled_share": 0.3,
                     "pseudo": {"threshold": 0.5}},
     },
 }
 
 
-def _config(preset: str, root: Path, out: Path, seed: int) -> LmsslConfig:
+def _config(preset: str, root: Path, out: Path, seed: int, overrides: list[str]) -> LmsslConfig:
     raw = json.loads(json.dumps(PRESETS[preset]))
     raw["data"] = {**raw.get("data", {}), "root": str(root)}
     raw.update(mode="joint", output_dir=str(out), seed=seed)
-    return LmsslConfig.model_validate(raw)
+    return LmsslConfig.model_validate(apply_overrides(raw, overrides))
 
 
 def _truth(root: Path) -> dict[str, str]:
@@ -83,32 +93,35 @@ def _truth(root: Path) -> dict[str, str]:
 
 
 def _oracle(cfg: LmsslConfig, root: Path, out: Path) -> Path:
-    """Small model on labelled + true labels of the pool, from the same start weights (budget: warm-up + distill)."""
-    from semiocr.core.models.registry import build_model
-
+    """Small model on labelled + true labels of the pool, same start weights, budget of warm-up + distillation."""
     cs = Charset.from_file(root / "dict.txt", use_space=cfg.data.use_space)
     truth = [pl.PseudoLabel(root.resolve() / rel, text, 1.0) for rel, text in _truth(root).items()]
     truth = [p for p in truth if not cs.missing(p.text)]
     s = cfg.student
-    data = TaskData(cs, read_labelled(root, "train.txt"), read_labelled(root, "val.txt"), cfg.data.min_width,
-                    cfg.data.max_width, s.optim.batch_size, cfg.data.eval_batch_size, "weak", "weak")
+    data = TaskData(cs, read_labelled(root, "train.txt"), read_labelled(root, "val.txt"), s.optim.batch_size,
+                    cfg.data.eval_batch_size, cfg.data.max_width, s.labelled_aug, s.pseudo_aug, dataset_hash(root))
+    seed_everything(cfg.seed)
     model = build_model(s.model.arch, num_classes=cs.num_classes, **s.model.kwargs)
+    synth = Path(cfg.output_dir) / "small" / "synth" / "checkpoints" / "best.pt"
+    start = synth if synth.is_file() else s.model.pretrained  # the joint run's small start weights
+    if start is not None:
+        load_start_weights(model, Path(start), cs)
     n_lab = len(data.labelled)
-    task = StudentTask(model, data, truth, teacher=None, labelled_share=n_lab / (n_lab + len(truth)),
-                       device=cfg.device, seed=cfg.seed)
-    epochs = s.optim.epochs + (s.warmup or s.optim).epochs * n_lab // max(1, n_lab + len(truth))
-    optim = OptimCfg(**{**s.optim.model_dump(), "epochs": max(1, epochs)})
-    res = run_stage(task, out, optim, name="oracle", meta=weights_meta(s.model.arch, cs, s.model.kwargs))
-    return res.best_path
+    task = StudentTask(model, data, truth, teacher=None, labelled_share=n_lab / (n_lab + len(truth)), seed=cfg.seed)
+    warm = s.warmup or s.optim
+    extra = warm.epochs * -(-n_lab // warm.batch_size) // max(1, task.steps_per_epoch())
+    optim = s.optim.model_copy(update={"epochs": s.optim.epochs + extra})
+    tcfg = train_config(optim, task, out, device=cfg.device, seed=cfg.seed, model_kwargs=s.model.kwargs,
+                        max_width=cfg.data.max_width, eval_batch_size=cfg.data.eval_batch_size)
+    return run_stage(task, out, tcfg, sink=JsonlSink(out / "metrics.jsonl")).best_path
 
 
 def _test(weights: Path, cfg: LmsslConfig, root: Path) -> dict[str, float]:
     cs = Charset.from_file(root / "dict.txt", use_space=cfg.data.use_space)
-    model = build_from_checkpoint(weights, cs).to(cfg.device)
+    model = build_from_checkpoint(weights, cs)
     test = read_labelled(root, "test.txt")
-    preds = pl.predict(model, [s.path for s in test], cs, cfg.data.eval_batch_size, cfg.device, cfg.data.min_width,
-                       cfg.data.max_width)
-    return recognition_metrics([p.text for p in preds], [s.text or "" for s in test])
+    preds = pl.predict(model, [s.path for s in test], cs, cfg.data.eval_batch_size, cfg.device, cfg.data.max_width)
+    return rec_metrics([p.text for p in preds], [s.text or "" for s in test])
 
 
 def _pseudo_precision(run: Path, root: Path) -> dict[str, dict[str, float]]:
@@ -124,20 +137,24 @@ def _pseudo_precision(run: Path, root: Path) -> dict[str, dict[str, float]]:
     return out
 
 
-def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int) -> dict[str, Any]:
+def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int, overrides: list[str] = ()
+                ) -> dict[str, Any]:
     """Joint run + oracle on one dataset; test metrics of the five models and pseudo-label precision."""
     root = data_root / name
-    cfg = _config(preset, root, out / name / "joint", seed)
+    cfg = _config(preset, root, out / name / "joint", seed, list(overrides))
     t0 = time.time()
     summary = run_lmssl(cfg)
     t_joint = time.time() - t0
     oracle = _oracle(cfg, root, out / name / "oracle")
     run = Path(cfg.output_dir)
-    models = {"small supervised-only": run / "small/warmup/best.pt",
-              "large supervised-only": run / "large/warmup/best.pt", "large semi-supervised": run / "large_best.pt",
+    models = {"small supervised-only": run / "small/warmup/checkpoints/best.pt",
+              "large supervised-only": run / "large/warmup/checkpoints/best.pt",
+              "large semi-supervised": run / "large_best.pt",
+              "small distill stage": run / "small/distill/checkpoints/best.pt",
               "small distilled (joint)": run / "small_best.pt",
               "small oracle": oracle}
-    res = {"dataset": name, "preset": preset, "seed": seed, "minutes_joint": round(t_joint / 60, 1),
+    res = {"dataset": name, "preset": preset, "overrides": list(overrides), "seed": seed,
+           "minutes_joint": round(t_joint / 60, 1),
            "minutes_total": round((time.time() - t0) / 60, 1), "val_summary": summary,
            "test": {k: _test(p, cfg, root) for k, p in models.items()}, "pseudo": _pseudo_precision(run, root)}
     (out / name / "results.json").write_text(json.dumps(res, indent=2) + "\n")
@@ -149,7 +166,9 @@ def markdown(res: dict[str, Any]) -> str:
     t = res["test"]
     sup, ora, dist = (t[k]["acc"] for k in ("small supervised-only", "small oracle", "small distilled (joint)"))
     gap = (dist - sup) / (ora - sup) if ora > sup else float("nan")
-    lines = [f"### {res['dataset']} (preset {res['preset']}, seed {res['seed']}, {res['minutes_total']} min)", "",
+    extra = f", overrides {' '.join(res['overrides'])}" if res.get("overrides") else ""
+    lines = [f"### {res['dataset']} (preset {res['preset']}{extra}, seed {res['seed']}, {res['minutes_total']} min)",
+             "",
              "| model | test acc % | test 1−NED % |", "|---|---|---|"]
     lines += [f"| {k} | {100 * v['acc']:.1f} | {100 * v['norm_edit']:.1f} |" for k, v in t.items()]
     lines += ["", f"Share of the small supervised→oracle gap closed by distillation: {gap:.2f}", "",
@@ -168,12 +187,11 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out/ssl_gain"))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("-o", "--override", action="append", default=[], help="config key.sub=value (as the CLI)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    register()
     for name in args.datasets:
-        res = run_dataset(name, args.data_root, args.preset, args.out, args.seed)
+        res = run_dataset(name, args.data_root, args.preset, args.out, args.seed, args.override)
         print(markdown(res), flush=True)
 
 

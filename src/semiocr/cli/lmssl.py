@@ -1,7 +1,5 @@
-"""``semiocr train lmssl``: the semi-supervised large → small recipe (modes joint | large | small).
-
-Register under the ``train`` group with ``register(train_app)``; ``python -m semiocr.cli.lmssl`` also works.
-"""
+"""``semiocr train lmssl -c config.yaml --mode joint|large|small -o key.sub=value``: the semi-supervised
+large → small recipe. Registered under the ``train`` group by ``register(train_app)``."""
 
 from __future__ import annotations
 
@@ -9,21 +7,36 @@ from pathlib import Path
 
 import typer
 
-from semiocr.core.ssl.config import load_config
-
 
 def lmssl(
-    config: Path = typer.Option(None, "-c", "--config", help="Run config YAML (LmsslConfig)."),
-    mode: str = typer.Option(None, "--mode", help="joint (large then small) | large | small (from marked weights)."),
-    override: list[str] = typer.Option([], "-o", "--override", help="key.sub=value, repeatable."),
-    quiet: bool = typer.Option(False, "--quiet", help="Do not echo events to the console."),
+    config: Path | None = typer.Option(None, "-c", "--config", help="Run config YAML (fields of LmsslConfig)."),
+    mode: str | None = typer.Option(None, "--mode", help="joint (large then small) | large | small (from marked "
+                                                         "large weights: student.teacher_weights)."),
+    override: list[str] = typer.Option([], "-o", "--override", help="key.sub=value, repeatable (PaddleX style)."),
+    quiet: bool = typer.Option(False, "--quiet", help="Do not echo events to the console (events.jsonl is kept)."),
 ) -> None:
-    """Train the large model semi-supervised and/or distil the small one; resumes an interrupted run."""
-    from semiocr.core.ssl.recipe import run_lmssl
-    from semiocr.core.ssl.summary import summary_markdown
+    """Train the large model semi-supervised and/or distil the small one; an interrupted run resumes."""
+    from pydantic import ValidationError
 
-    cfg = load_config(config, override, mode=mode)
-    summary = run_lmssl(cfg, echo=not quiet)
+    from semiocr.cli.train import _StopFlag
+    from semiocr.core.charset import CharsetError
+    from semiocr.core.data.labels import DatasetError
+    from semiocr.core.ssl.config import load_config
+    from semiocr.core.ssl.recipe import run_lmssl
+    from semiocr.core.ssl.stage import StageStopped
+    from semiocr.core.ssl.summary import summary_markdown
+    from semiocr.core.training.checkpoint import CheckpointError
+
+    try:
+        cfg = load_config(config, override, mode=mode)
+        summary = run_lmssl(cfg, should_stop=_StopFlag(), echo=not quiet)
+    except (ValidationError, ValueError, KeyError, FileNotFoundError, DatasetError, CharsetError,
+            CheckpointError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    except StageStopped as e:
+        typer.echo(f"stopped: {e}; run the same command again to resume", err=True)
+        raise typer.Exit(3) from None
     typer.echo(summary_markdown(summary, cfg.mode))
     typer.echo(f"outputs in {cfg.output_dir}")
 
@@ -31,10 +44,3 @@ def lmssl(
 def register(train_app: typer.Typer) -> None:
     """Add ``lmssl`` to the ``train`` command group."""
     train_app.command("lmssl")(lmssl)
-
-
-app = typer.Typer(help="LMSSL training.", no_args_is_help=True)
-register(app)
-
-if __name__ == "__main__":  # pragma: no cover
-    app()

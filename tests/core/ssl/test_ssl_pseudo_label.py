@@ -39,7 +39,7 @@ def test_predict_keeps_input_order_and_batches_by_width(tmp_path: Path):
         p = tmp_path / f"{i}.png"
         cv2.imwrite(str(p), np.full((48, w, 3), 255, np.uint8))
         paths.append(p)
-    out = pl.predict(_Fixed(cs), paths, cs, batch_size=2, min_width=32)
+    out = pl.predict(_Fixed(cs), paths, cs, batch_size=2)
     assert [o.path for o in out] == paths
     assert [o.text for o in out] == ["1", "0", "1", "2"]
     assert all(0 < o.confidence <= 1 for o in out)

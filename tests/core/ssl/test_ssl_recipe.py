@@ -4,19 +4,26 @@ from pathlib import Path
 import pytest
 import torch
 
-from semiocr.core.charset import Charset, CharsetError
+from semiocr.core.charset import Charset
 from semiocr.core.data.labels import DatasetError, read_labelled
+from semiocr.core.models.registry import build_model
 from semiocr.core.ssl.config import LmsslConfig, load_config
 from semiocr.core.ssl.recipe import run_lmssl
 from semiocr.core.ssl.stage import StageStopped
-from semiocr.core.ssl.weights import weights_meta
+from semiocr.core.training.checkpoint import FORMAT, CheckpointError, atomic_save, load_checkpoint
+
+
+def _save_teacher(path: Path, cs: Charset) -> None:
+    model = build_model("ssl-test-large", num_classes=cs.num_classes)
+    atomic_save({"format": FORMAT, "meta": {"arch": "ssl-test-large", "charset": cs.to_dict(), "metrics": {}},
+                 "model": model.state_dict(), "train": None}, path)
 
 
 def _cfg(root: Path, out: Path, mode: str = "joint", **extra) -> LmsslConfig:
     optim = {"epochs": 2, "lr": 3e-3, "batch_size": 8, "warmup_epochs": 0}
     raw = {
         "mode": mode, "output_dir": str(out),
-        "data": {"root": str(root), "use_space": False, "min_width": 64},
+        "data": {"root": str(root), "use_space": False}, "device": "cpu",
         "teacher": {"model": {"arch": "ssl-test-large"}, "warmup": optim, "round_optim": optim, "rounds": 2,
                     "pseudo": {"threshold": 0.0, "top_fraction_start": 0.5, "top_fraction_step": 0.25},
                     "ema_decay": 0.9, "ema_warmup_steps": 0},
@@ -50,14 +57,14 @@ def test_joint_run_writes_outputs_and_resumes_in_the_right_round(digit_dataset, 
     state = json.loads((out / "state.json").read_text())
     assert (state["stage"], state["round"], state["status"]) == ("large_round2", 2, "running")
     assert (out / "large/round1/done.json").is_file() and not (out / "large/round2/done.json").exists()
-    round1_mtime = (out / "large/round1/best.pt").stat().st_mtime_ns
+    round1_mtime = (out / "large/round1/checkpoints/best.pt").stat().st_mtime_ns
 
     events.clear()
     summary = run_lmssl(cfg, sink=lambda k, p: events.append((k, dict(p))))
     trained = {p["stage"] for k, p in events if k == "metrics" and "epoch" in p}
     assert trained == {"large_round2", "small_warmup", "small_distill"}  # warm-up and round 1 not redone
     assert [p["epoch"] for k, p in events if k == "metrics" and p.get("stage") == "large_round2"] == [2]
-    assert (out / "large/round1/best.pt").stat().st_mtime_ns == round1_mtime
+    assert (out / "large/round1/checkpoints/best.pt").stat().st_mtime_ns == round1_mtime
 
     for f in ("large_best.pt", "small_best.pt", "pseudo_labels.tsv", "summary.json", "summary.md", "config.yaml",
               "pseudo/round1.tsv", "pseudo/round2.labels.txt", "pseudo/final.json"):
@@ -71,8 +78,9 @@ def test_joint_run_writes_outputs_and_resumes_in_the_right_round(digit_dataset, 
         assert summary[model]["final"]["acc"] >= summary[model]["warmup"]["acc"]
     assert set(summary["large"]["rounds"]) == {"round1", "round2"}
     assert "| large |" in (out / "summary.md").read_text()
-    ck = torch.load(out / "small_best.pt", weights_only=False)
-    assert ck["arch"] == "ssl-test-small" and ck["charset"]["chars"] == "0123456789"
+    meta = load_checkpoint(out / "small_best.pt")["meta"]
+    assert meta["arch"] == "ssl-test-small" and meta["charset"]["chars"] == "0123456789"
+    assert meta["task"] in ("ssl-student", "ssl-teacher")
     pseudo_rows = (out / "pseudo_labels.tsv").read_text().splitlines()
     assert len(pseudo_rows) == len(truth) and all(len(r.split("\t")) == 3 for r in pseudo_rows)
     assert json.loads((out / "state.json").read_text())["status"] == "succeeded"
@@ -80,17 +88,11 @@ def test_joint_run_writes_outputs_and_resumes_in_the_right_round(digit_dataset, 
 
 def test_small_mode_uses_marked_teacher_and_rejects_other_charset(digit_dataset, tmp_path):
     root, _ = digit_dataset
-    from semiocr.core.models.registry import build_model
-
     cs = Charset.from_file(root / "dict.txt", use_space=False)
-    teacher = build_model("ssl-test-large", num_classes=cs.num_classes)
-    good = tmp_path / "teacher.pt"
-    torch.save({"model": teacher.state_dict(), **weights_meta("ssl-test-large", cs, {})}, good)
-    other = Charset(tuple("0123456789a"), use_space=False)
-    bad = tmp_path / "other.pt"
-    torch.save({"model": build_model("ssl-test-large", num_classes=other.num_classes).state_dict(),
-                **weights_meta("ssl-test-large", other, {})}, bad)
-    with pytest.raises(CharsetError, match="another charset"):
+    good, bad = tmp_path / "teacher.pt", tmp_path / "other.pt"
+    _save_teacher(good, cs)
+    _save_teacher(bad, Charset(tuple("0123456789a"), use_space=False))
+    with pytest.raises(CheckpointError, match="another charset"):
         run_lmssl(_cfg(root, tmp_path / "bad", "small", **{"student.teacher_weights": str(bad)}))
     assert not (tmp_path / "bad").exists()  # failed before anything was written
     cfg = _cfg(root, tmp_path / "ok", "small", **{"student.teacher_weights": str(good), "student.optim":
@@ -133,3 +135,34 @@ def test_small_mode_requires_teacher_and_config_rejects_unknown_keys(digit_datas
                       mode="large")
     assert (cfg.mode, cfg.teacher.rounds, cfg.teacher.pseudo.threshold) == ("large", 3, 0.8)
     assert read_labelled(root, "train.txt")  # the dataset fixture is intact
+
+
+def test_large_mode_with_synthetic_start_weights(digit_dataset, tmp_path):
+    root, _ = digit_dataset
+    out = tmp_path / "run"
+    optim = {"epochs": 1, "batch_size": 16, "warmup_epochs": 0}
+    cfg = _cfg(root, out, "large", **{"teacher.rounds": 1, "teacher.warmup": optim, "teacher.round_optim": optim,
+                                      "teacher.model.synth_pretrain": {"lines": 24, "val_lines": 8, "optim": optim}})
+    summary = run_lmssl(cfg)
+    train = (out / "synth/data/train.txt").read_text().splitlines()
+    assert len(train) == 24 and all(set(r.split("\t")[1]) <= set("0123456789") for r in train)
+    assert all(len(r.split("\t")[1]) == 3 for r in train)  # lengths follow the labelled lines (3 digits)
+    assert (out / "large/synth/done.json").is_file()
+    state = json.loads((out / "state.json").read_text())
+    assert "synthetic" in state["results"]["large"] and "synthetic" not in summary["large"]
+    assert summary["large"]["final"]["acc"] >= summary["large"]["warmup"]["acc"]
+    assert load_checkpoint(out / "large/warmup/checkpoints/best.pt")["meta"]["arch"] == "ssl-test-large"
+
+
+def test_start_weights_must_be_a_file_or_a_preset(digit_dataset, tmp_path):
+    from semiocr.core.ssl.inputs import check_inputs
+
+    root, _ = digit_dataset
+    ok = _cfg(root, tmp_path / "a", "large", **{"teacher.model.pretrained": "PP-OCRv4-mobile-rec"})
+    assert check_inputs(ok).charset.num_classes == 11
+    bad = _cfg(root, tmp_path / "b", "large", **{"teacher.model.pretrained": "no/such/weights.pt"})
+    with pytest.raises(FileNotFoundError, match="neither a file nor a pretrained preset"):
+        run_lmssl(bad)
+    unknown = _cfg(root, tmp_path / "c", "joint", **{"student.model.arch": "nope"})
+    with pytest.raises(KeyError, match="small model 'nope' is not registered"):
+        run_lmssl(unknown)

@@ -1,6 +1,5 @@
 import math
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -76,14 +75,12 @@ def test_frame_kl_mask_ignores_padding_frames():
     assert float(frame_kl(s, t, 1.0)) > 0.1
 
 
-def test_augment_policies_keep_uint8_bgr():
-    from semiocr.core.ssl.augment import get_augment
+@pytest.mark.parametrize("name", ["lmssl_joint.yaml", "lmssl_tiny.yaml"])
+def test_shipped_configs_validate(name, tmp_path):
+    from pathlib import Path
 
-    img = np.full((32, 80, 3), 200, np.uint8)
-    rng = np.random.default_rng(0)
-    for name in ("weak", "strong"):
-        out = get_augment(name)(img, rng)
-        assert out.dtype == np.uint8 and out.ndim == 3 and out.shape[2] == 3
-    assert get_augment("none") is None
-    with pytest.raises(ValueError, match="unknown augmentation"):
-        get_augment("medium")
+    from semiocr.core.ssl.config import load_config
+
+    path = Path(__file__).resolve().parents[3] / "configs" / name
+    cfg = load_config(path, [f"data.root={tmp_path}", "teacher.rounds=1"])
+    assert cfg.teacher.rounds == 1 and cfg.mode == "joint" and str(cfg.data.root) == str(tmp_path)

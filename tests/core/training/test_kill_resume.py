@@ -59,3 +59,24 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(small_digits, tmp_p
         assert torch.allclose(v.float(), resumed["model"][k].float(), atol=1e-6), k
     assert resumed["meta"]["metrics"] == full["meta"]["metrics"]
     assert resumed["train"]["best"] == full["train"]["best"]
+
+
+@pytest.mark.slow
+def test_sigterm_stops_cleanly_with_latest_saved(small_digits, tmp_path, tiny_config):
+    cfg = tiny_config(small_digits, tmp_path / "run", epochs=200, save_interval_steps=2)
+    save_config(cfg, tmp_path / "cfg.yaml")
+    cmd = [sys.executable, "-m", "semiocr.cli.main", "train", "rec", "--quiet", "-c", str(tmp_path / "cfg.yaml")]
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    metrics = tmp_path / "run" / "metrics.jsonl"
+    deadline = time.time() + 240
+    while (not metrics.exists() or '"checkpoint"' not in metrics.read_text()) and time.time() < deadline:
+        assert proc.poll() is None, proc.stderr.read()[-3000:]
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err[-3000:]
+    assert out.startswith("stopped: ")
+    latest = load_checkpoint(tmp_path / "run")
+    assert 0 < latest["meta"]["step"] < 200 * 6
+    last = metrics.read_text().strip().splitlines()[-1]
+    assert '"end"' in last and '"stopped"' in last

@@ -87,3 +87,91 @@ def test_tiny_model_learns_generated_digits_well_above_chance(tmp_path, tiny_con
     # chance for an exact 3-5 digit string is < 1e-3; require most lines right
     assert result.best >= 0.5, result.last_metrics
     assert result.last_metrics["norm_edit"] > 0.8
+
+
+def test_pretrained_preset_onto_a_small_dict_carries_shared_rows():
+    from semiocr.core.models.registry import build_model
+    from semiocr.core.training.checkpoint import load_pretrained
+
+    digits = Charset(tuple("0123456789"), use_space=False)
+    model = build_model("PP-OCRv4-mobile-rec", num_classes=digits.num_classes)
+    carried, msg = load_pretrained(model, "PP-OCRv4-mobile-rec", digits)
+    assert carried == 11 and "11 of 11 rows carried" in msg  # blank + the 10 digits of the PP-OCR dict
+    assert model.head.fc.out_features == 11
+    with pytest.raises(CheckpointError, match="architecture"):
+        load_pretrained(build_model("rec-tiny", num_classes=11), "PP-OCRv4-mobile-rec", digits)
+
+
+@pytest.mark.parametrize("arch", ["PP-OCRv4-mobile-rec-tiny", "PP-OCRv4-server-rec-tiny"])
+def test_pp_ocrv4_presets_train_through_the_loop(small_digits, tmp_path, tiny_config, arch):
+    result = _run(tiny_config(small_digits, tmp_path / "run", arch=arch, epochs=1, batch_size=16))
+    assert result.reason == "finished" and result.step == 3
+    progress = read_jsonl(tmp_path / "run" / "metrics.jsonl", "progress")
+    assert all(math.isfinite(e["loss"]) for e in progress)
+    assert load_checkpoint(tmp_path / "run")["meta"]["arch"] == arch
+
+
+class _MinimalTask:
+    """Only the required ``TrainTask`` members: no setup / steps_per_epoch / checkpoint_meta / skip."""
+
+    selection_metric = "neg_loss"
+
+    def __init__(self):
+        from semiocr.core.models.registry import build_model
+
+        torch.manual_seed(0)
+        self.model = build_model("rec-tiny", num_classes=5)
+        g = torch.Generator().manual_seed(1)
+        self.x = torch.randn(6, 3, 48, 64, generator=g)
+
+    def __len__(self):
+        return 3
+
+    def train_batches(self, epoch):
+        return [self.x[2 * i:2 * i + 2] for i in range(3)]
+
+    def training_step(self, model, batch):
+        from semiocr.core.training.task import StepOutput
+
+        return StepOutput(loss=model(batch).logsumexp(-1).mean(), batch_size=len(batch))
+
+    def after_optimizer_step(self, step):
+        pass
+
+    def evaluate(self):
+        with torch.no_grad():
+            return {"neg_loss": -float(self.model(self.x).logsumexp(-1).mean())}
+
+    def eval_module(self):
+        return self.model
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
+
+
+def test_fit_runs_a_task_with_only_the_required_protocol(tmp_path, tiny_config, small_digits):
+    from semiocr.core.training.task import TrainTask
+
+    task = _MinimalTask()
+    assert isinstance(task, TrainTask)
+    cfg = tiny_config(small_digits, tmp_path / "run", epochs=2)
+    calls = []
+    fit(task, cfg, sink=JsonlSink(tmp_path / "run" / "m.jsonl"), should_stop=lambda: calls.append(1) or len(calls) == 2)
+    resumed = fit(_MinimalTask(), tiny_config(small_digits, tmp_path / "run", epochs=2, resume=str(tmp_path / "run")),
+                  sink=JsonlSink(tmp_path / "run" / "m.jsonl"))
+    assert resumed.step == 6 and resumed.reason == "finished"
+    assert load_checkpoint(tmp_path / "run")["meta"]["arch"] == "rec-tiny"
+
+
+def test_best_ties_on_the_selection_metric_are_broken_by_the_tiebreak_metric(tmp_path, tiny_config, small_digits):
+    scores = iter([{"acc": 0.0, "norm_edit": 0.1}, {"acc": 0.0, "norm_edit": 0.3}, {"acc": 0.0, "norm_edit": 0.2}])
+    task = _MinimalTask()
+    task.selection_metric, task.tiebreak_metric = "acc", "norm_edit"
+    task.evaluate = lambda: next(scores)
+    result = fit(task, tiny_config(small_digits, tmp_path / "run", epochs=3),
+                 sink=JsonlSink(tmp_path / "run" / "m.jsonl"))
+    assert result.best_epoch == 2
+    assert load_checkpoint(tmp_path / "run" / "checkpoints" / "best.pt")["meta"]["metrics"]["norm_edit"] == 0.3

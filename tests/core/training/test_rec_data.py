@@ -85,3 +85,22 @@ def test_read_image_errors_name_the_line(tmp_path):
         read_image(tmp_path / "x.png", "train.txt:4")
     with pytest.raises(DatasetError, match="missing.png"):
         read_image(tmp_path / "missing.png")
+
+
+def test_loader_batches_do_not_depend_on_worker_count(tmp_path):
+    import torch
+
+    from semiocr.core.training.config import TrainConfig
+    from semiocr.core.training.supervised import build_supervised_task
+
+    root = make_rec_dataset(tmp_path, n_train=12, n_val=2)
+    batches = []
+    for workers in (0, 2):
+        cfg = TrainConfig(arch="rec-tiny", data_dir=str(root), batch_size=4, workers=workers, augment="strong",
+                          use_space=False, device="cpu")
+        task = build_supervised_task(cfg, log=lambda m: None)
+        task.setup(torch.device("cpu"), 0, 1)
+        batches.append(list(task.train_batches(epoch=3, skip=1)))
+    assert len(batches[0]) == len(batches[1]) == 2
+    for a, b in zip(*batches, strict=True):
+        assert a.paths == b.paths and torch.equal(a.images, b.images)

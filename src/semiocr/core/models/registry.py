@@ -18,6 +18,7 @@ _BUILDERS: dict[str, Callable[..., nn.Module]] = {}
 _MODEL_MODULES: tuple[str, ...] = (
     "semiocr.core.models.tiny",
     "semiocr.core.models.rec_model",
+    "semiocr.core.models.rec_server",
     "semiocr.core.models.det_model",
 )
 

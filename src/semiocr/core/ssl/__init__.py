@@ -1,5 +1,7 @@
 """Semi-supervised recognition: pseudo-labelling, EMA, mixed sampling, distillation, stage tasks and the recipe.
 
-Public entry points: ``semiocr.core.ssl.recipe.run_lmssl`` (the three modes), ``pseudo_label.predict`` /
-``select`` / ``write_pseudo_labels`` / ``read_pseudo_labels``, ``TeacherTask`` and ``StudentTask``.
+Entry points: ``recipe.run_lmssl(cfg: LmsslConfig, sink=None, should_stop=None) -> summary`` (modes joint |
+large | small), ``config.load_config(path, overrides, mode=...)``, ``pseudo_label.predict`` / ``select`` /
+``write_pseudo_labels`` / ``read_pseudo_labels``, the loop tasks ``teacher.TeacherTask`` and
+``student.StudentTask``, and ``stage.run_stage`` (one resumable run of the engine's ``fit``).
 """

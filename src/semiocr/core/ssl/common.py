@@ -1,47 +1,31 @@
-"""What the SSL stage tasks share: mixed labelled/pseudo batches, augmentation, EMA, CTC loss, evaluation."""
+"""What the SSL stage tasks share: mixed labelled/pseudo batches, augmentation, EMA, weighted CTC, evaluation.
+
+Built on the engine's pieces: ``RecDataset`` / ``RecCollate`` (the one preprocessing), ``core/augment.py``
+policies, ``CTCLoss``, ``Recognizer`` + ``rec_metrics`` for validation, ``TaskBase`` for the loop protocol.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from rapidfuzz.distance import Levenshtein
 from torch import nn
 
+from semiocr.core.augment import get_augment
 from semiocr.core.charset import Charset
 from semiocr.core.data.labels import Sample
-from semiocr.core.ssl.augment import get_augment
-from semiocr.core.ssl.data import Augment, ImageStore, RecBatch, collate
+from semiocr.core.eval.recognition import rec_metrics
+from semiocr.core.inference.recognizer import Recognizer
+from semiocr.core.losses import CTCLoss
 from semiocr.core.ssl.ema import ModelEMA
-from semiocr.core.ssl.pseudo_label import PseudoLabel, predict
+from semiocr.core.ssl.pseudo_label import PseudoLabel
 from semiocr.core.ssl.sampler import MixedBatchSampler
-from semiocr.core.training.task import StepOutput
-
-
-def ctc_loss(logits: torch.Tensor, batch: RecBatch) -> torch.Tensor:
-    """Mean (optionally per-sample weighted) CTC loss of logits ``[N, T, C]``; impossible alignments give 0."""
-    log_probs = F.log_softmax(logits.float(), dim=-1).transpose(0, 1)  # [T, N, C]
-    n, t = logits.shape[0], logits.shape[1]
-    input_lengths = torch.full((n,), t, dtype=torch.long, device=logits.device)
-    per = F.ctc_loss(log_probs, batch.targets, input_lengths, batch.target_lengths, blank=0,
-                     reduction="none", zero_infinity=True)
-    if batch.weights is not None:
-        return (per * batch.weights).sum() / batch.weights.sum().clamp_min(1e-6)
-    return per.mean()
-
-
-def recognition_metrics(preds: Sequence[str], truths: Sequence[str]) -> dict[str, float]:
-    """Exact-match accuracy and 1 − mean normalised edit distance."""
-    if not truths:
-        return {"acc": 0.0, "norm_edit": 0.0}
-    acc = float(np.mean([p == t for p, t in zip(preds, truths, strict=True)]))
-    ned = float(np.mean([Levenshtein.normalized_distance(p, t) for p, t in zip(preds, truths, strict=True)]))
-    return {"acc": acc, "norm_edit": 1.0 - ned}
+from semiocr.core.training.checkpoint import rec_input_spec
+from semiocr.core.training.rec_data import RecBatch, RecCollate, RecDataset, read_image
+from semiocr.core.training.task import StepOutput, TaskBase
 
 
 @dataclass
@@ -51,85 +35,107 @@ class TaskData:
     charset: Charset
     labelled: list[Sample]
     val: list[Sample]
-    min_width: int = 320
-    max_width: int | None = None
     batch_size: int = 32
     eval_batch_size: int = 64
+    max_width: int | None = None
     labelled_aug: str = "weak"
     pseudo_aug: str = "strong"
-    store: ImageStore | None = None
+    data_hash: str | None = None
 
 
-class RecTaskBase:
-    """Supervised recognition on labelled ∪ pseudo-labelled samples (mixed batches), with optional EMA.
+@dataclass
+class MixedBatch:
+    """A supervised batch plus per-sample loss weights (1 for labelled, ``pseudo_weight`` for pseudo-labels)."""
 
-    Subclasses add their extra loss terms in ``extra_loss``. With no pseudo-labels this is plain
-    supervised training (the warm-up stage and the baselines).
+    batch: RecBatch
+    weights: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.batch)
+
+
+def pseudo_samples(pseudo: Sequence[PseudoLabel]) -> list[Sample]:
+    """Pseudo-labels as labelled ``Sample``s."""
+    return [Sample(p.path, p.text, f"pseudo-label {p.path.name} ({p.confidence:.3f})") for p in pseudo]
+
+
+class RecTaskBase(TaskBase):
+    """Recognition on labelled ∪ pseudo-labelled samples (fixed labelled share per batch), optional EMA.
+
+    Subclasses add loss terms in ``extra_loss``. With no pseudo-labels this is plain supervised training
+    (the warm-up stages and the baselines).
     """
 
     selection_metric = "acc"
+    task_name = "ssl"
 
     def __init__(self, model: nn.Module, data: TaskData, pseudo: Sequence[PseudoLabel] = (),
                  labelled_share: float = 0.5, pseudo_weight: float = 1.0, ema_decay: float | None = None,
-                 ema_warmup_steps: int = 0, device: str | torch.device = "cpu", seed: int = 0):
-        self.model = model.to(device)
-        self.data, self.device, self.seed = data, torch.device(device), seed
-        self.data.store = data.store or ImageStore()
+                 ema_warmup_steps: int = 0, seed: int = 0, parent: str | None = None):
+        self.model, self.data, self.seed, self.parent = model, data, seed, parent
         self.pseudo = list(pseudo)
+        self._check_charset()
         self.pseudo_weight = pseudo_weight
+        self.labelled_ds = RecDataset(data.labelled, get_augment(data.labelled_aug), seed=seed)
+        self.pseudo_ds = RecDataset(pseudo_samples(self.pseudo), get_augment(data.pseudo_aug), seed=seed + 1)
         self.sampler = MixedBatchSampler(len(data.labelled), len(self.pseudo), data.batch_size, labelled_share,
                                          seed=seed)
-        self.aug_labelled: Augment | None = get_augment(data.labelled_aug)
-        self.aug_pseudo: Augment | None = get_augment(data.pseudo_aug)
-        self.ema = ModelEMA(self.model, ema_decay, ema_warmup_steps) if ema_decay else None
-        self._check_charset()
+        self.collate = RecCollate(data.charset, max_width=data.max_width)
+        self.loss_fn = CTCLoss(reduction="none")
+        self.ema = ModelEMA(model, ema_decay, ema_warmup_steps) if ema_decay else None
+        self.device, self.rank, self.world_size = torch.device("cpu"), 0, 1
+        self._val_images: list[np.ndarray] | None = None
 
     def _check_charset(self) -> None:
         for s in [*self.data.labelled, *self.data.val]:
-            missing = self.data.charset.missing(s.text or "")
-            if missing:
-                raise ValueError(f"{s.source}: label {s.text!r} has characters not in the charset: {missing}")
+            if self.data.charset.missing(s.text or ""):
+                raise ValueError(f"{s.source}: label {s.text!r} has characters not in the charset")
         for p in self.pseudo:
             if self.data.charset.missing(p.text):
                 raise ValueError(f"pseudo-label for {p.path} has characters not in the charset: {p.text!r}")
 
-    # -- data ---------------------------------------------------------------------------------------
-    def _item(self, j: int, rng: np.random.Generator) -> tuple[np.ndarray, str, float]:
-        n_lab = len(self.data.labelled)
-        if j < n_lab:
-            s = self.data.labelled[j]
-            img, text, w, aug = self.data.store.get(s.path), s.text or "", 1.0, self.aug_labelled
-        else:
-            p = self.pseudo[j - n_lab]
-            img, text, w, aug = self.data.store.get(p.path), p.text, self.pseudo_weight, self.aug_pseudo
-        return (aug(img, rng) if aug else img), text, w
+    # -- loop protocol: data ------------------------------------------------------------------------
+    def setup(self, device: torch.device, rank: int, world_size: int) -> None:
+        self.device, self.rank, self.world_size = torch.device(device), rank, world_size
+        self.model.to(self.device)
+        if self.ema is not None:
+            self.ema.module.to(self.device)
 
-    def train_batches(self, epoch: int) -> Iterable[Any]:
+    def steps_per_epoch(self) -> int:
+        return len(self.sampler) // self.world_size
+
+    def train_batches(self, epoch: int, skip: int = 0) -> Iterator[Any]:
         self.sampler.set_epoch(epoch)
-        rng = np.random.default_rng([self.seed, epoch, 1])
-        return self._iter_batches(rng)
+        n_lab = len(self.data.labelled)
+        mine = list(self.sampler)[self.rank::self.world_size][:self.steps_per_epoch()]
+        for b, idx in enumerate(mine[skip:], start=skip):
+            items = [self.labelled_ds[(j, epoch)] if j < n_lab else self.pseudo_ds[(j - n_lab, epoch)] for j in idx]
+            weights = torch.tensor([1.0 if j < n_lab else self.pseudo_weight for j in idx])
+            yield self.make_batch(MixedBatch(self.collate(items).to(self.device), weights.to(self.device)), epoch, b)
 
-    def _iter_batches(self, rng: np.random.Generator) -> Iterator[Any]:
-        for idx in self.sampler:
-            items = [self._item(j, rng) for j in idx]
-            yield collate([i[0] for i in items], [i[1] for i in items], self.data.charset, self.data.min_width,
-                          self.data.max_width, [i[2] for i in items])
+    def make_batch(self, mixed: MixedBatch, epoch: int, index: int) -> Any:
+        """Hook for subclasses that add to the batch (e.g. unlabelled views)."""
+        return mixed
 
-    def __len__(self) -> int:
-        return len(self.sampler)
+    # -- loop protocol: training --------------------------------------------------------------------
+    def supervised_loss(self, model: nn.Module, mixed: MixedBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        """(weighted mean CTC loss, logits) of a mixed batch."""
+        b = mixed.batch
+        logits = model(b.images)
+        per = self.loss_fn(logits, b.targets, b.target_lengths)
+        return (per * mixed.weights).sum() / mixed.weights.sum().clamp_min(1e-6), logits
 
-    # -- training -----------------------------------------------------------------------------------
     def training_step(self, model: nn.Module, batch: Any) -> StepOutput:
-        batch = batch.to(self.device)
-        logits = model(batch.x)
-        loss = ctc_loss(logits, batch)
+        mixed = batch if isinstance(batch, MixedBatch) else batch.sup
+        loss, logits = self.supervised_loss(model, mixed)
         logs = {"ctc": float(loss.detach())}
-        extra = self.extra_loss(batch, logits, logs)
+        extra = self.extra_loss(model, batch, logits, logs)
         if extra is not None:
             loss = loss + extra
-        return StepOutput(loss=loss, logs=logs, batch_size=len(batch))
+        return StepOutput(loss=loss, logs=logs, batch_size=len(mixed))
 
-    def extra_loss(self, batch: Any, logits: torch.Tensor, logs: dict[str, float]) -> torch.Tensor | None:
+    def extra_loss(self, model: nn.Module, batch: Any, logits: torch.Tensor, logs: dict[str, float]
+                   ) -> torch.Tensor | None:
         """Additional loss terms of a stage (none here)."""
         return None
 
@@ -137,17 +143,23 @@ class RecTaskBase:
         if self.ema is not None:
             self.ema.update(self.model)
 
-    # -- evaluation ---------------------------------------------------------------------------------
+    # -- loop protocol: evaluation and checkpoints --------------------------------------------------
     def eval_module(self) -> nn.Module:
         return self.ema.module if self.ema is not None else self.model
 
     def evaluate(self) -> dict[str, float]:
-        preds = predict(self.eval_module(), [s.path for s in self.data.val], self.data.charset,
-                        self.data.eval_batch_size, self.device, self.data.min_width, self.data.max_width,
-                        self.data.store)
-        return recognition_metrics([p.text for p in preds], [s.text or "" for s in self.data.val])
+        if self._val_images is None:
+            self._val_images = [read_image(s.path, s.source) for s in self.data.val]
+        rec = Recognizer(self.eval_module(), self.data.charset, self.device, self.data.eval_batch_size,
+                         self.data.max_width)
+        return rec_metrics([d.text for d in rec.predict(self._val_images)], [s.text or "" for s in self.data.val])
 
-    # -- resume -------------------------------------------------------------------------------------
+    def checkpoint_meta(self) -> dict[str, Any]:
+        return {"arch": getattr(self.model, "arch_name", type(self.model).__name__),
+                "charset": self.data.charset.to_dict(), "input": rec_input_spec(),
+                "dataset_hash": self.data.data_hash, "parent": self.parent, "task": self.task_name,
+                "pseudo_labels": len(self.pseudo)}
+
     def state_dict(self) -> dict[str, Any]:
         return {"ema": self.ema.state_dict() if self.ema is not None else None}
 
@@ -162,7 +174,3 @@ def freeze(model: nn.Module) -> nn.Module:
     for p in model.parameters():
         p.requires_grad_(False)
     return model
-
-
-def sample_paths(samples: Sequence[Sample]) -> list[Path]:
-    return [s.path for s in samples]

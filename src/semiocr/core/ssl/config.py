@@ -21,14 +21,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
 
-class ModelCfg(_Strict):
-    """An architecture from the registry and the weights to start from."""
-
-    arch: str
-    pretrained: Path | None = None  # a checkpoint / state dict; the CTC head is rebuilt if the dict differs
-    kwargs: dict[str, Any] = Field(default_factory=dict)
-
-
 class OptimCfg(_Strict):
     """One training stage's optimisation settings."""
 
@@ -39,6 +31,28 @@ class OptimCfg(_Strict):
     warmup_epochs: float = Field(0.5, ge=0)
     grad_clip: float | None = 5.0
     eval_every: int = Field(1, ge=1)  # epochs
+
+
+class SynthPretrainCfg(_Strict):
+    """Start weights when none fit the dict: pre-train on lines rendered from the dataset's own characters."""
+
+    lines: int = Field(3000, ge=10)
+    val_lines: int = Field(100, ge=1)
+    min_len: int | None = Field(None, ge=1)  # None: shortest / longest labelled line
+    max_len: int | None = Field(None, ge=1)
+    optim: OptimCfg = Field(default_factory=lambda: OptimCfg(epochs=5, lr=3e-3, batch_size=32))
+
+
+class ModelCfg(_Strict):
+    """An architecture from the registry and the weights to start from."""
+
+    arch: str
+    # start weights: a checkpoint file or a pretrained preset name (e.g. "PP-OCRv4-mobile-rec"); a different
+    # dict rebuilds the CTC head, copying the rows of shared characters
+    pretrained: str | None = None
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    # without ``pretrained``: optionally pre-train on synthetic lines of the dataset's characters first
+    synth_pretrain: SynthPretrainCfg | None = None
 
 
 class PseudoCfg(_Strict):
@@ -69,7 +83,7 @@ class TeacherCfg(_Strict):
     labelled_aug: AugPolicy = "weak"
     pseudo_aug: AugPolicy = "strong"
     ema_decay: float | None = Field(0.999, ge=0, lt=1)
-    ema_warmup_steps: int = Field(100, ge=0)
+    ema_warmup_steps: int = Field(100, ge=0)  # decay ramp of the warm-up only; rounds start at full decay
     consistency_weight: float = Field(0.0, ge=0)  # online weak→strong consistency; 0 = off
     consistency_threshold: float = Field(0.5, ge=0, le=1)
     consistency_batch: int = Field(16, ge=1)
@@ -94,12 +108,11 @@ class StudentCfg(_Strict):
 
 
 class DataCfg(_Strict):
-    """The dataset (MSTextRecLMSSLDataset layout) and the preprocessing widths."""
+    """The dataset (MSTextRecLMSSLDataset layout); lines are padded to at least 320 px (the contract)."""
 
     root: Path
     use_space: bool = True
-    min_width: int = Field(320, ge=8)
-    max_width: int | None = Field(None, ge=8)
+    max_width: int | None = Field(960, ge=48)
     eval_batch_size: int = Field(64, ge=1)
 
 
@@ -111,7 +124,7 @@ class LmsslConfig(_Strict):
     data: DataCfg
     teacher: TeacherCfg = Field(default_factory=TeacherCfg)
     student: StudentCfg = Field(default_factory=StudentCfg)
-    device: str = "cpu"
+    device: str = "auto"  # auto | cpu | cuda | cuda:<i>
     seed: int = 0
 
     @model_validator(mode="after")

@@ -17,7 +17,7 @@ from semiocr.core.data.labels import (
 )
 from semiocr.core.models.registry import list_models
 from semiocr.core.ssl.config import LmsslConfig, ModelCfg
-from semiocr.core.ssl.weights import check_charset
+from semiocr.core.ssl.weights import check_charset, is_preset
 
 
 @dataclass
@@ -49,8 +49,8 @@ def _require_model(m: ModelCfg, role: str) -> None:
     known = list_models()
     if m.arch not in known:
         raise KeyError(f"{role} model {m.arch!r} is not registered; known: {', '.join(known) or '(none)'}")
-    if m.pretrained is not None and not Path(m.pretrained).is_file():
-        raise FileNotFoundError(f"{role} start weights {m.pretrained} do not exist")
+    if m.pretrained is not None and not Path(m.pretrained).is_file() and not is_preset(m.pretrained):
+        raise FileNotFoundError(f"{role} start weights {m.pretrained!r} are neither a file nor a pretrained preset")
 
 
 def check_inputs(cfg: LmsslConfig) -> RunInputs:

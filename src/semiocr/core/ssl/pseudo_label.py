@@ -22,8 +22,8 @@ from torch import nn
 
 from semiocr.core.charset import Charset
 from semiocr.core.data.labels import DatasetError, read_text_lines
-from semiocr.core.decode import ctc_greedy_decode
-from semiocr.core.ssl.data import ImageStore, images_to_tensor
+from semiocr.core.inference.recognizer import Recognizer
+from semiocr.core.training.rec_data import read_image
 
 
 @dataclass(frozen=True)
@@ -35,32 +35,24 @@ class PseudoLabel:
     confidence: float
 
 
-@torch.no_grad()
 def predict(model: nn.Module, paths: Sequence[Path], charset: Charset, batch_size: int = 64,
-            device: str | torch.device = "cpu", min_width: int = 320, max_width: int | None = None,
-            store: ImageStore | None = None, progress: bool = False) -> list[PseudoLabel]:
-    """Read every image with ``model`` (logits ``[N,T,C]``), batched by similar width; input order kept."""
-    store = store or ImageStore()
-    images = [store.get(Path(p)) for p in paths]
-    order = np.argsort([im.shape[1] / max(im.shape[0], 1) for im in images], kind="stable")
-    out: list[PseudoLabel | None] = [None] * len(images)
-    was_training = model.training
-    model.eval()
-    starts = range(0, len(order), batch_size)
+            device: str | torch.device = "cpu", max_width: int | None = None, progress: bool = False
+            ) -> list[PseudoLabel]:
+    """Read every image with ``model`` (logits ``[N,T,C]``) through the shared ``Recognizer`` (one
+    preprocessing, batched by similar width, greedy CTC decoding); input order kept."""
+    rec = Recognizer(model, charset, torch.device(device), batch_size, max_width)
+    out: list[PseudoLabel] = []
+    chunk = 1024  # bounded memory for large pools; batching by width happens inside each chunk
+    starts = range(0, len(paths), chunk)
     if progress:
         from tqdm import tqdm
 
-        starts = tqdm(starts, desc="pseudo-label", unit="batch", leave=False)
-    try:
-        for s in starts:
-            idx = order[s:s + batch_size]
-            x, _ = images_to_tensor([images[i] for i in idx], min_width, max_width)
-            probs = model(x.to(device)).float().softmax(-1)
-            for i, dec in zip(idx, ctc_greedy_decode(probs, charset), strict=True):
-                out[i] = PseudoLabel(Path(paths[i]), dec.text, dec.confidence)
-    finally:
-        model.train(was_training)
-    return [p for p in out if p is not None]
+        starts = tqdm(starts, desc="pseudo-label", unit="chunk", leave=False)
+    for s in starts:
+        part = [Path(p) for p in paths[s:s + chunk]]
+        decoded = rec.predict([read_image(p) for p in part])
+        out += [PseudoLabel(p, d.text, d.confidence) for p, d in zip(part, decoded, strict=True)]
+    return out
 
 
 def select(labels: Sequence[PseudoLabel], threshold: float | None = None, top_fraction: float | None = None,

@@ -3,51 +3,62 @@
 Modes: ``joint`` (large then small), ``large`` (large only), ``small`` (small from marked large weights).
 Each stage is one run of the training loop in its own sub-directory of ``output_dir``::
 
-    large/warmup, large/round1..K, small/warmup, small/distill   (each: best.pt, last.pt, done.json)
+    large/warmup, large/round1..K, small/warmup, small/distill   (each: checkpoints/{best,latest}.pt,
+                                                                  metrics, start.json, done.json)
     pseudo/round{k}.{tsv,labels.txt,json}, pseudo/final.*        (pseudo-labels, first-class outputs)
     large_best.pt, small_best.pt, pseudo_labels.tsv, summary.json, summary.md, state.json, events.jsonl
 
 ``state.json`` records the current stage and round; an interrupted run started again with the same output
-directory skips finished stages and resumes the unfinished one from its ``last.pt``.
+directory skips finished stages and resumes the unfinished one from its ``checkpoints/latest.pt``.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from semiocr.core.models.registry import build_model
 from semiocr.core.ssl import pseudo_label as pl
 from semiocr.core.ssl.common import TaskData
-from semiocr.core.ssl.config import LmsslConfig, ModelCfg, PseudoCfg, dump_config
-from semiocr.core.ssl.data import ImageStore
+from semiocr.core.ssl.config import LmsslConfig, ModelCfg, OptimCfg, PseudoCfg, dump_config
 from semiocr.core.ssl.inputs import RunInputs, check_inputs
-from semiocr.core.ssl.stage import StageResult, run_stage
+from semiocr.core.ssl.stage import StageResult, run_stage, train_config
 from semiocr.core.ssl.student import StudentTask
 from semiocr.core.ssl.summary import write_summary
+from semiocr.core.ssl.synth_start import synth_samples
 from semiocr.core.ssl.teacher import TeacherTask
-from semiocr.core.ssl.weights import build_from_checkpoint, load_weights, weights_meta
+from semiocr.core.ssl.weights import build_from_checkpoint, load_start_weights
+from semiocr.core.training.ddp import resolve_device
+from semiocr.core.training.loop import seed_everything
+from semiocr.core.training.rec_data import dataset_hash
+from semiocr.core.training.sinks import ConsoleSink
 from semiocr.core.training.task import EventSink
 
 
 class RunLog:
-    """Event sink of a recipe run: appends JSON lines to ``events.jsonl`` and forwards to an outer sink."""
+    """Event sink of a recipe run: appends JSON lines (with time, stage and round) to ``events.jsonl``, shows
+    them on the console with the engine's ``ConsoleSink`` when ``echo``, and forwards to an outer sink."""
 
     def __init__(self, path: Path, outer: EventSink | None = None, echo: bool = False):
-        self.path, self.outer, self.echo = path, outer, echo
+        self.path, self.outer = path, outer
+        self.console = ConsoleSink() if echo else None
 
     def __call__(self, kind: str, payload: Mapping[str, Any]) -> None:
-        line = json.dumps({"kind": kind, **payload}, default=str)
+        line = json.dumps({"time": round(time.time(), 3), "kind": kind, **payload}, default=str)
         with self.path.open("a", encoding="utf-8") as f:
             f.write(line + "\n")
-        if self.echo:
-            print(line, flush=True)
+        if self.console is not None:
+            recipe_level = kind in ("metrics", "end") and "epoch" not in payload
+            if recipe_level:  # pseudo-label counts, the final summary: one plain line
+                self.console("log", {"message": ", ".join(f"{k}={v}" for k, v in payload.items())})
+            else:
+                self.console(kind, payload)
         if self.outer is not None:
             self.outer(kind, payload)
 
@@ -63,7 +74,8 @@ class Recipe:
         self.log = RunLog(self.out / "events.jsonl", sink, echo)
         self.state_path = self.out / "state.json"
         self.state: dict[str, Any] = self._load_state()
-        self.store = ImageStore()
+        self.device = resolve_device(cfg.device)
+        self.data_hash = dataset_hash(self.inputs.root)
         dump_config(cfg, self.out / "config.yaml")
 
     # -- state ----------------------------------------------------------------------------------------
@@ -93,25 +105,42 @@ class Recipe:
     # -- building blocks ------------------------------------------------------------------------------
     def _data(self, batch_size: int, labelled_aug: str, pseudo_aug: str) -> TaskData:
         d, inp = self.cfg.data, self.inputs
-        return TaskData(inp.charset, inp.labelled, inp.val, d.min_width, d.max_width, batch_size,
-                        d.eval_batch_size, labelled_aug, pseudo_aug, self.store)
+        return TaskData(inp.charset, inp.labelled, inp.val, batch_size, d.eval_batch_size, d.max_width,
+                        labelled_aug, pseudo_aug, self.data_hash)
 
     def _model(self, m: ModelCfg, weights: Path | None = None) -> nn.Module:
+        """Build ``m`` and load ``weights`` (start weights or a previous stage's best) when given."""
         model = build_model(m.arch, num_classes=self.inputs.charset.num_classes, **m.kwargs)
-        start = weights or m.pretrained
-        if start is not None:
-            note = load_weights(model, Path(start), self.inputs.charset, rebuild_head=weights is None)
-            self.log("log", {"message": note})
+        if weights is not None:
+            self.log("log", {"message": load_start_weights(model, weights, self.inputs.charset)})
         return model
 
-    def _meta(self, m: ModelCfg, role: str) -> dict[str, Any]:
-        return weights_meta(m.arch, self.inputs.charset, m.kwargs, role=role, mode=self.cfg.mode)
+    def _start(self, m: ModelCfg, role: str) -> Path | None:
+        """Start weights of a model: ``pretrained`` (file or preset), else synthetic pre-training, else none."""
+        if m.pretrained is not None:
+            return Path(m.pretrained)  # a checkpoint file or a preset name; the engine loads either
+        if m.synth_pretrain is None:
+            return None
+        inp, sp = self.inputs, m.synth_pretrain
+        train, val = synth_samples(self.out / "synth" / "data", inp.charset, inp.labelled, sp, self.cfg.seed)
+        data = TaskData(inp.charset, train, val, sp.optim.batch_size, self.cfg.data.eval_batch_size,
+                        self.cfg.data.max_width, "weak", "weak", self.data_hash)
+        task = TeacherTask(self._model(m), data, ema_decay=None, seed=self.cfg.seed, parent="synthetic")
+        res = self._stage(task, f"{role}/synth", sp.optim, m)
+        self._record(role, "synthetic", res.best)
+        return res.best_path
 
-    def _stage(self, task: Any, rel: str, optim: Any, m: ModelCfg, role: str) -> StageResult:
-        name = rel.replace("/", "_")
-        self._enter(name, int(getattr(task, "round_index", 0)))
-        return run_stage(task, self.out / rel, optim, name=name, meta=self._meta(m, role), sink=self.log,
-                         should_stop=self.should_stop)
+    def _stage(self, task: Any, rel: str, optim: OptimCfg, m: ModelCfg) -> StageResult:
+        name, k = rel.replace("/", "_"), int(getattr(task, "round_index", 0))
+        self._enter(name, k)
+        d = self.cfg.data
+        tcfg = train_config(optim, task, self.out / rel, device=self.cfg.device, seed=self.cfg.seed,
+                            model_kwargs=m.kwargs, max_width=d.max_width, eval_batch_size=d.eval_batch_size)
+
+        def sink(kind: str, payload: Mapping[str, Any]) -> None:
+            self.log(kind, {"stage": name, "round": k, **payload})
+
+        return run_stage(task, self.out / rel, tcfg, sink=sink, should_stop=self.should_stop)
 
     def _pseudo(self, model: nn.Module, stem: str, pcfg: PseudoCfg, round_index: int, source: str
                 ) -> list[pl.PseudoLabel]:
@@ -121,9 +150,9 @@ class Recipe:
         if path.with_suffix(".json").is_file():
             labels = pl.read_pseudo_labels(path.with_suffix(".tsv"), self.inputs.root)
         else:
-            labels = pl.predict(model, [s.path for s in self.inputs.unlabelled], self.inputs.charset,
-                                self.cfg.data.eval_batch_size, self.cfg.device, self.cfg.data.min_width,
-                                self.cfg.data.max_width, self.store)
+            labels = pl.predict(model.to(self.device), [s.path for s in self.inputs.unlabelled],
+                                self.inputs.charset, self.cfg.data.eval_batch_size, self.device,
+                                self.cfg.data.max_width, progress=True)
         kept = pl.select(labels, pcfg.threshold, frac, pcfg.min_length)
         meta = {"round": round_index, "threshold": pcfg.threshold, "top_fraction": frac, "model": source}
         pl.write_pseudo_labels(path, labels, kept, self.inputs.root, meta)
@@ -132,77 +161,86 @@ class Recipe:
         return kept
 
     # -- the large model ------------------------------------------------------------------------------
-    def _teacher_task(self, model: nn.Module, pseudo: list[pl.PseudoLabel], k: int, batch_size: int) -> TeacherTask:
+    def _teacher_task(self, model: nn.Module, pseudo: list[pl.PseudoLabel], k: int, batch_size: int,
+                      parent: str | None = None) -> TeacherTask:
         t = self.cfg.teacher
         return TeacherTask(model, self._data(batch_size, t.labelled_aug, t.pseudo_aug), pseudo, round_index=k,
                            labelled_share=t.labelled_share, pseudo_weight=t.pseudo.weight, ema_decay=t.ema_decay,
-                           ema_warmup_steps=t.ema_warmup_steps, unlabelled=[s.path for s in self.inputs.unlabelled],
+                           ema_warmup_steps=t.ema_warmup_steps if k == 0 else 0,  # rounds start from good weights
+                           unlabelled=[s.path for s in self.inputs.unlabelled],
                            consistency_weight=t.consistency_weight if k > 0 else 0.0,
                            consistency_threshold=t.consistency_threshold, consistency_batch=t.consistency_batch,
-                           device=self.cfg.device, seed=self.cfg.seed + k)
+                           seed=self.cfg.seed + k, parent=parent)
 
     def run_large(self) -> Path:
         """Warm-up, then K rounds of pseudo-label → train; returns the best large weights."""
         t = self.cfg.teacher
-        res = self._stage(self._teacher_task(self._model(t.model), [], 0, t.warmup.batch_size), "large/warmup",
-                          t.warmup, t.model, "large")
+        start = self._start(t.model, "large")
+        res = self._stage(self._teacher_task(self._model(t.model, start), [], 0, t.warmup.batch_size), "large/warmup",
+                          t.warmup, t.model)
         self._record("large", "start", res.start)
         self._record("large", "warmup", res.best)
         best, best_acc = res.best_path, res.best["acc"]
         for k in range(1, t.rounds + 1):
             model = self._model(t.model, best)
             pseudo = self._pseudo(model, f"round{k}", t.pseudo, k, str(best))
-            res = self._stage(self._teacher_task(model, pseudo, k, t.round_optim.batch_size), f"large/round{k}",
-                              t.round_optim, t.model, "large")
+            res = self._stage(self._teacher_task(model, pseudo, k, t.round_optim.batch_size, str(best)),
+                              f"large/round{k}", t.round_optim, t.model)
             self._record("large", f"round{k}", res.best)
             if res.best["acc"] >= best_acc:
                 best, best_acc = res.best_path, res.best["acc"]
         shutil.copyfile(best, self.out / "large_best.pt")
-        self._record("large", "final", _best_of(self.state["results"]["large"]))
+        trained = {k: v for k, v in self.state["results"]["large"].items() if k == "warmup" or k.startswith("round")}
+        self._record("large", "final", _best_of(trained))
         return self.out / "large_best.pt"
 
     # -- the small model ------------------------------------------------------------------------------
     def _student_task(self, model: nn.Module, pseudo: list[pl.PseudoLabel], teacher: nn.Module | None,
-                      batch_size: int | None = None) -> StudentTask:
+                      batch_size: int | None = None, parent: str | None = None) -> StudentTask:
         s = self.cfg.student
         return StudentTask(model, self._data(batch_size or s.optim.batch_size, s.labelled_aug, s.pseudo_aug), pseudo,
                            teacher=teacher, kd_weight=s.kd_weight, kd_temperature=s.kd_temperature,
                            labelled_share=s.labelled_share, pseudo_weight=s.pseudo.weight, ema_decay=s.ema_decay,
-                           ema_warmup_steps=s.ema_warmup_steps, device=self.cfg.device, seed=self.cfg.seed + 100)
+                           ema_warmup_steps=s.ema_warmup_steps, seed=self.cfg.seed + 100, parent=parent)
 
     def run_small(self, teacher_path: Path) -> Path:
         """Final pseudo-labels from the teacher, optional supervised warm-up, then distillation."""
         s = self.cfg.student
         teacher = build_from_checkpoint(teacher_path, self.inputs.charset)
         self._enter("pseudo_final")
-        pseudo = self._pseudo(teacher.to(self.cfg.device), "final", s.pseudo, 0, str(teacher_path))
+        pseudo = self._pseudo(teacher, "final", s.pseudo, 0, str(teacher_path))
         shutil.copyfile(self.out / "pseudo" / "final.tsv", self.out / "pseudo_labels.tsv")
         start: Path | None = None
         if s.warmup_supervised:
             warm = s.warmup or s.optim
-            res = self._stage(self._student_task(self._model(s.model), [], None, warm.batch_size), "small/warmup",
-                              warm, s.model, "small")
+            first = self._model(s.model, self._start(s.model, "small"))
+            res = self._stage(self._student_task(first, [], None, warm.batch_size), "small/warmup", warm, s.model)
             self._record("small", "start", res.start)
             self._record("small", "warmup", res.best)
             start = res.best_path
-        res = self._stage(self._student_task(self._model(s.model, start), pseudo, teacher), "small/distill",
-                          s.optim, s.model, "small")
+        if start is None:
+            start = self._start(s.model, "small")
+        res = self._stage(self._student_task(self._model(s.model, start), pseudo, teacher, None,
+                                             str(teacher_path)), "small/distill", s.optim, s.model)
         if not s.warmup_supervised:
             self._record("small", "start", res.start)
-        self._record("small", "final", res.best)
-        shutil.copyfile(res.best_path, self.out / "small_best.pt")
+        self._record("small", "distill", res.best)
+        final = _best_of({k: v for k, v in self.state["results"]["small"].items() if k in ("warmup", "distill")})
+        self._record("small", "final", final)
+        chosen = res.best_path if final == res.best else self.out / "small" / "warmup" / "checkpoints" / "best.pt"
+        shutil.copyfile(chosen, self.out / "small_best.pt")
         return self.out / "small_best.pt"
 
     # -- the whole run --------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         """Run the stages of the configured mode; returns the summary (also in summary.json / summary.md)."""
         mode = self.cfg.mode
-        torch.manual_seed(self.cfg.seed)
+        seed_everything(self.cfg.seed)
         if mode in ("joint", "large"):
             teacher = self.run_large()
             if mode == "large":
                 self._enter("pseudo_final")
-                model = build_from_checkpoint(teacher, self.inputs.charset).to(self.cfg.device)
+                model = build_from_checkpoint(teacher, self.inputs.charset)
                 self._pseudo(model, "final", self.cfg.student.pseudo, 0, str(teacher))
                 shutil.copyfile(self.out / "pseudo" / "final.tsv", self.out / "pseudo_labels.tsv")
         else:
@@ -212,16 +250,14 @@ class Recipe:
         self.state.update(stage="done", status="succeeded")
         self._save_state()
         summary = write_summary(self.out, self.state["results"], mode)
-        self.log("end", {"stage": "done", "summary": summary})
+        self.log("end", {"stage": "done", "summary": str(self.out / "summary.md")})
         return summary
 
 
 def _best_of(results: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
     """The stage metrics with the highest accuracy (later stages win ties)."""
     best: dict[str, float] = {}
-    for key, m in results.items():
-        if key in ("start", "final"):
-            continue
+    for m in results.values():
         if not best or m["acc"] >= best["acc"]:
             best = dict(m)
     return best

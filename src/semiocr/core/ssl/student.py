@@ -10,37 +10,60 @@ import torch
 from torch import nn
 
 from semiocr.core.ssl.common import RecTaskBase, TaskData, freeze
-from semiocr.core.ssl.data import RecBatch, frame_mask
 from semiocr.core.ssl.distill import frame_kl
 from semiocr.core.ssl.pseudo_label import PseudoLabel
+
+
+def content_frame_mask(images: torch.Tensor, num_frames: int) -> torch.Tensor:
+    """``[N, T]`` bool: frames whose centre falls on image content rather than right padding.
+
+    The shared preprocessing pads with exactly 0 while real pixels never normalise to 0 ((v/255−0.5)/0.5 = 0
+    needs v = 127.5), so the content width is the last column holding a non-zero value.
+    """
+    cols = images.abs().amax(dim=(1, 2)) > 0  # [N, W]
+    width = images.shape[-1]
+    idx = torch.arange(width, device=images.device)
+    content = torch.where(cols, idx, torch.full_like(idx, -1)).amax(dim=1) + 1  # [N]
+    centres = (torch.arange(num_frames, device=images.device, dtype=torch.float32) + 0.5) * width / num_frames
+    mask = centres[None, :] < content[:, None].float()
+    mask[:, 0] = True
+    return mask
 
 
 class StudentTask(RecTaskBase):
     """Train the small model; ``teacher`` is frozen, kept as a named attribute and never wrapped in DDP."""
 
+    task_name = "ssl-student"
+
     def __init__(self, model: nn.Module, data: TaskData, pseudo: Sequence[PseudoLabel] = (), *,
                  teacher: nn.Module | None = None, kd_weight: float = 1.0, kd_temperature: float = 2.0,
                  labelled_share: float = 0.5, pseudo_weight: float = 1.0, ema_decay: float | None = None,
-                 ema_warmup_steps: int = 0, device: str | torch.device = "cpu", seed: int = 0):
-        super().__init__(model, data, pseudo, labelled_share, pseudo_weight, ema_decay, ema_warmup_steps,
-                         device, seed)
-        self.teacher = freeze(teacher.to(self.device)) if teacher is not None else None
+                 ema_warmup_steps: int = 0, seed: int = 0, parent: str | None = None):
+        super().__init__(model, data, pseudo, labelled_share, pseudo_weight, ema_decay, ema_warmup_steps, seed,
+                         parent)
+        self.teacher = freeze(teacher) if teacher is not None else None
         self.kd_weight = kd_weight
         self.kd_temperature = kd_temperature
         self.kd_active: bool | None = None  # set on the first batch: do the frame counts match?
 
-    def extra_loss(self, batch: RecBatch, logits: torch.Tensor, logs: dict[str, float]) -> torch.Tensor | None:
+    def setup(self, device: torch.device, rank: int, world_size: int) -> None:
+        super().setup(device, rank, world_size)
+        if self.teacher is not None:
+            self.teacher.to(self.device)
+
+    def extra_loss(self, model: nn.Module, batch: Any, logits: torch.Tensor, logs: dict[str, float]
+                   ) -> torch.Tensor | None:
         if self.teacher is None or self.kd_weight <= 0:
             return None
+        images = batch.batch.images
         with torch.no_grad():
-            t_logits = self.teacher(batch.x)
-        mask = frame_mask(batch.widths, batch.x.shape[-1], logits.shape[1])
-        kl = frame_kl(logits, t_logits, self.kd_temperature, mask)
+            t_logits = self.teacher(images)
+        kl = frame_kl(logits, t_logits, self.kd_temperature, content_frame_mask(images, logits.shape[1]))
         self.kd_active = kl is not None
         if kl is None:
             return None
         logs["kd"] = float(kl.detach())
         return self.kd_weight * kl
 
-    def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "kd_active": self.kd_active}
+    def checkpoint_meta(self) -> dict[str, Any]:
+        return {**super().checkpoint_meta(), "kd_weight": self.kd_weight, "kd_temperature": self.kd_temperature}

@@ -56,7 +56,7 @@ def restore_rng(state: dict[str, Any]) -> None:
     np.random.set_state(state["numpy"])
     torch.set_rng_state(state["torch"].cpu())
     if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
 
 
 def atomic_save(obj: Any, path: str | Path) -> Path:
@@ -115,6 +115,7 @@ class TrainState:
     epoch_step: int  # optimiser steps done inside the current (unfinished) epoch
     best: float | None
     best_epoch: int | None
+    best_tiebreak: float | None = None  # the task's ``tiebreak_metric`` at ``best`` (if it has one)
 
 
 def build_checkpoint(*, meta: dict[str, Any], model: nn.Module, eval_module: nn.Module, state: TrainState,
@@ -135,7 +136,8 @@ def build_checkpoint(*, meta: dict[str, Any], model: nn.Module, eval_module: nn.
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
         "scaler": scaler.state_dict() if scaler is not None else None,
         "epoch": state.epoch, "step": state.step, "epoch_step": state.epoch_step,
-        "best": state.best, "best_epoch": state.best_epoch, "rng": capture_rng(), "task": task_state,
+        "best": state.best, "best_epoch": state.best_epoch, "best_tiebreak": state.best_tiebreak,
+        "rng": capture_rng(), "task": task_state,
     }
     return {"format": FORMAT, "meta": meta, "model": eval_module.state_dict(), "train": train}
 
@@ -153,25 +155,38 @@ def check_compatible(ckpt: dict[str, Any], arch: str | None, charset: Charset | 
                               f"classes, {charset.fingerprint}); use it as `pretrained` to rebuild the CTC head")
 
 
-def load_pretrained(model: nn.Module, path: str | Path, charset: Charset | None) -> tuple[int | None, str]:
-    """Load inference weights of checkpoint ``path`` into ``model`` (weights only: no optimiser, no step).
+def _pretrained_source(path: str | Path) -> tuple[dict[str, torch.Tensor], Charset | None, str, str | None]:
+    """(weights, charset (None for detectors), description, arch) of a checkpoint file / run dir or a named preset
+    (``semiocr.core.models.pretrained.list_pretrained()``, e.g. ``PP-OCRv4-mobile-rec``)."""
+    from semiocr.core.models import pretrained as presets
 
-    When the checkpoint's charset differs from ``charset``, the CTC head is loaded at the checkpoint's size
-    and rebuilt by ``adapt_ctc_head``, copying rows of shared characters. Returns (rows carried or None when
-    the charset was unchanged, a message for the run log).
-    """
+    if not Path(path).exists() and str(path) in presets.list_pretrained():
+        model, charset, meta = presets.load_pretrained(str(path))
+        return model.state_dict(), charset, f"preset {path} ({meta.get('source')})", meta.get("arch")
     ckpt = load_checkpoint(path)
-    weights = ckpt["model"]
-    old = checkpoint_charset(ckpt)
-    p = ckpt["meta"]["path"]
-    if charset is None or old.fingerprint == charset.fingerprint:
-        _load_weights(model, weights, p)
-        return None, f"pretrained weights loaded from {p} ({ckpt['meta'].get('arch')})"
+    return ckpt["model"], checkpoint_charset(ckpt), str(ckpt["meta"]["path"]), ckpt["meta"].get("arch")
+
+
+def load_pretrained(model: nn.Module, path: str | Path, charset: Charset | None) -> tuple[int | None, str]:
+    """Load inference weights of a checkpoint (file or run dir) or a named preset into ``model``: weights only,
+    no optimiser, no step.
+
+    When the source charset differs from ``charset``, the CTC head is loaded at the source's size and rebuilt
+    by ``adapt_ctc_head``, copying rows of shared characters. Returns (rows carried, or None when the charset
+    was unchanged; a message for the run log).
+    """
+    weights, old, where, arch = _pretrained_source(path)
+    mine = getattr(model, "arch_name", None)
+    if arch and mine and arch != mine:
+        raise CheckpointError(f"{where}: pretrained architecture {arch!r} differs from the run's {mine!r}")
+    if old is None or charset is None or old.fingerprint == charset.fingerprint:
+        _load_weights(model, weights, where)
+        return None, f"pretrained weights loaded from {where}"
     fc = head_fc(model)
     model.head.fc = nn.Linear(fc.in_features, old.num_classes, bias=fc.bias is not None).to(fc.weight.device)
-    _load_weights(model, weights, p)
+    _load_weights(model, weights, where)
     carried = adapt_ctc_head(model, old, charset)
-    msg = (f"pretrained weights loaded from {p}; dict changed ({old.num_classes} → {charset.num_classes} classes): "
+    msg = (f"pretrained weights loaded from {where}; dict changed ({old.num_classes} → {charset.num_classes} classes): "
            f"CTC head rebuilt, {carried} of {charset.num_classes} rows carried over (blank included)")
     return carried, msg
 

@@ -44,7 +44,8 @@ class TrainConfig(BaseModel):
     learning_rate: float = Field(1e-3, gt=0, le=10)
     # advanced form
     resume: str | None = Field(None, description="checkpoint (or run dir) to resume exactly")
-    pretrained: str | None = Field(None, description="checkpoint whose weights start the run (weights only)")
+    pretrained: str | None = Field(None, description="checkpoint, run dir or preset name (e.g. PP-OCRv4-mobile-rec) "
+                                      "whose weights start the run (weights only)")
     warmup_steps: int = Field(0, ge=0)
     log_interval: int = Field(10, ge=1, description="steps between progress logs")
     eval_interval: int = Field(1, ge=1, description="epochs between evaluation + checkpoint")
