@@ -4,6 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.semiocr-installed
 DEMO_DIR ?= demo_output
+DEMO_ARGS ?=
 
 .PHONY: install test test-fast demo lint clean
 
@@ -25,7 +26,7 @@ test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
 demo: install
-	$(PY) -m semiocr.demo --out $(DEMO_DIR)
+	$(PY) -m semiocr.demo --out $(DEMO_DIR) $(DEMO_ARGS)
 
 lint: install
 	$(PY) -m ruff check

@@ -51,3 +51,12 @@ def test_det_train_mode_returns_db_maps(weights_cache):
     assert float(out.detach().min()) >= 0.0 and float(out.detach().max()) <= 1.0
     with pytest.raises(ValueError, match="multiples of 32"):
         model.eval()(torch.zeros(1, 3, 50, 64))
+
+
+def test_default_cache_follows_semiocr_home(tmp_path, monkeypatch):
+    from semiocr.core.models.pretrained import cache_dir
+
+    monkeypatch.setenv("SEMIOCR_HOME", str(tmp_path))
+    assert cache_dir() == tmp_path / "weights"
+    monkeypatch.delenv("SEMIOCR_HOME")
+    assert cache_dir().parts[-2:] == (".semiocr", "weights")

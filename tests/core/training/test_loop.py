@@ -109,3 +109,69 @@ def test_pp_ocrv4_presets_train_through_the_loop(small_digits, tmp_path, tiny_co
     progress = read_jsonl(tmp_path / "run" / "metrics.jsonl", "progress")
     assert all(math.isfinite(e["loss"]) for e in progress)
     assert load_checkpoint(tmp_path / "run")["meta"]["arch"] == arch
+
+
+class _MinimalTask:
+    """Only the required ``TrainTask`` members: no setup / steps_per_epoch / checkpoint_meta / skip."""
+
+    selection_metric = "neg_loss"
+
+    def __init__(self):
+        from semiocr.core.models.registry import build_model
+
+        torch.manual_seed(0)
+        self.model = build_model("rec-tiny", num_classes=5)
+        g = torch.Generator().manual_seed(1)
+        self.x = torch.randn(6, 3, 48, 64, generator=g)
+
+    def __len__(self):
+        return 3
+
+    def train_batches(self, epoch):
+        return [self.x[2 * i:2 * i + 2] for i in range(3)]
+
+    def training_step(self, model, batch):
+        from semiocr.core.training.task import StepOutput
+
+        return StepOutput(loss=model(batch).logsumexp(-1).mean(), batch_size=len(batch))
+
+    def after_optimizer_step(self, step):
+        pass
+
+    def evaluate(self):
+        with torch.no_grad():
+            return {"neg_loss": -float(self.model(self.x).logsumexp(-1).mean())}
+
+    def eval_module(self):
+        return self.model
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
+
+
+def test_fit_runs_a_task_with_only_the_required_protocol(tmp_path, tiny_config, small_digits):
+    from semiocr.core.training.task import TrainTask
+
+    task = _MinimalTask()
+    assert isinstance(task, TrainTask)
+    cfg = tiny_config(small_digits, tmp_path / "run", epochs=2)
+    calls = []
+    fit(task, cfg, sink=JsonlSink(tmp_path / "run" / "m.jsonl"), should_stop=lambda: calls.append(1) or len(calls) == 2)
+    resumed = fit(_MinimalTask(), tiny_config(small_digits, tmp_path / "run", epochs=2, resume=str(tmp_path / "run")),
+                  sink=JsonlSink(tmp_path / "run" / "m.jsonl"))
+    assert resumed.step == 6 and resumed.reason == "finished"
+    assert load_checkpoint(tmp_path / "run")["meta"]["arch"] == "rec-tiny"
+
+
+def test_best_ties_on_the_selection_metric_are_broken_by_the_tiebreak_metric(tmp_path, tiny_config, small_digits):
+    scores = iter([{"acc": 0.0, "norm_edit": 0.1}, {"acc": 0.0, "norm_edit": 0.3}, {"acc": 0.0, "norm_edit": 0.2}])
+    task = _MinimalTask()
+    task.selection_metric, task.tiebreak_metric = "acc", "norm_edit"
+    task.evaluate = lambda: next(scores)
+    result = fit(task, tiny_config(small_digits, tmp_path / "run", epochs=3),
+                 sink=JsonlSink(tmp_path / "run" / "m.jsonl"))
+    assert result.best_epoch == 2
+    assert load_checkpoint(tmp_path / "run" / "checkpoints" / "best.pt")["meta"]["metrics"]["norm_edit"] == 0.3

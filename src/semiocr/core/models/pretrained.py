@@ -14,7 +14,7 @@ kind:
 * ``LearnableAffine``: ``scale, bias`` ← ``mobile_one_block_N`` / ``whswish_b_N`` ``.w_0, .w_1``.
 
 The full mapping is returned in ``meta["name_mapping"]``. Conversions are cached as ``.pt`` under
-``$SEMIOCR_HOME/weights`` (default ``~/.cache/semiocr/weights``), keyed by the ONNX file's SHA-256. Nothing is
+``$SEMIOCR_HOME/weights`` (default ``~/.semiocr/weights``), keyed by the ONNX file's SHA-256. Nothing is
 ever downloaded: the files come from the installed package.
 """
 
@@ -169,9 +169,9 @@ def map_onnx_state_dict(model: nn.Module, weights: list[tuple[str, np.ndarray]],
 
 
 def cache_dir() -> Path:
-    """``$SEMIOCR_HOME/weights`` (default ``~/.cache/semiocr/weights``)."""
-    home = os.environ.get("SEMIOCR_HOME") or str(Path.home() / ".cache" / "semiocr")
-    return Path(home) / "weights"
+    """``$SEMIOCR_HOME/weights`` (default ``~/.semiocr/weights``, the workspace of ``semiocr.platform.settings``)."""
+    home = os.environ.get("SEMIOCR_HOME") or "~/.semiocr"
+    return Path(home).expanduser().absolute() / "weights"
 
 
 def _sha256(path: Path) -> str:

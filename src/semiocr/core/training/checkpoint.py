@@ -115,6 +115,7 @@ class TrainState:
     epoch_step: int  # optimiser steps done inside the current (unfinished) epoch
     best: float | None
     best_epoch: int | None
+    best_tiebreak: float | None = None  # the task's ``tiebreak_metric`` at ``best`` (if it has one)
 
 
 def build_checkpoint(*, meta: dict[str, Any], model: nn.Module, eval_module: nn.Module, state: TrainState,
@@ -135,7 +136,8 @@ def build_checkpoint(*, meta: dict[str, Any], model: nn.Module, eval_module: nn.
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
         "scaler": scaler.state_dict() if scaler is not None else None,
         "epoch": state.epoch, "step": state.step, "epoch_step": state.epoch_step,
-        "best": state.best, "best_epoch": state.best_epoch, "rng": capture_rng(), "task": task_state,
+        "best": state.best, "best_epoch": state.best_epoch, "best_tiebreak": state.best_tiebreak,
+        "rng": capture_rng(), "task": task_state,
     }
     return {"format": FORMAT, "meta": meta, "model": eval_module.state_dict(), "train": train}
 

@@ -6,10 +6,12 @@ outside world sees it through ``sink(kind, payload)`` and ``should_stop()`` only
 
 from __future__ import annotations
 
+import inspect
+import itertools
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +80,33 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer
     return torch.optim.SGD(groups, lr=cfg.learning_rate, momentum=0.9, nesterov=True)
 
 
+def _task_setup(task: TrainTask, ctx: ddp.DistContext) -> None:
+    if hasattr(task, "setup"):
+        task.setup(ctx.device, ctx.rank, ctx.world_size)
+    else:
+        task.model.to(ctx.device)
+
+
+def _task_steps(task: TrainTask) -> int:
+    if hasattr(task, "steps_per_epoch"):
+        return int(task.steps_per_epoch())
+    if hasattr(task, "__len__"):
+        return len(task)  # type: ignore[arg-type]
+    raise TypeError(f"{type(task).__name__} needs steps_per_epoch() or __len__ (steps per epoch)")
+
+
+def _task_meta(task: TrainTask) -> dict[str, Any]:
+    if hasattr(task, "checkpoint_meta"):
+        return dict(task.checkpoint_meta())
+    return {"arch": getattr(task.model, "arch_name", type(task.model).__name__)}
+
+
+def _task_batches(task: TrainTask, epoch: int, skip: int) -> Iterable[Any]:
+    if skip and "skip" in inspect.signature(task.train_batches).parameters:
+        return task.train_batches(epoch, skip=skip)
+    return itertools.islice(task.train_batches(epoch), skip, None)
+
+
 class _Run:
     """State of one ``fit`` call (kept in an object so each method stays short)."""
 
@@ -99,15 +128,15 @@ class _Run:
     # -- set-up ----------------------------------------------------------------------------------------
     def setup(self) -> None:
         cfg, task = self.cfg, self.task
-        task.setup(self.ctx.device, self.ctx.rank, self.ctx.world_size)
-        self.meta = task.checkpoint_meta()
+        _task_setup(task, self.ctx)
+        self.meta = _task_meta(task)
         charset = Charset.from_dict(self.meta["charset"]) if "charset" in self.meta else None
         if cfg.pretrained and not cfg.resume:
             _, msg = load_pretrained(task.model, cfg.pretrained, charset)
             self.meta["parent"] = self.meta.get("parent") or str(cfg.pretrained)
             self.log(msg)
         task.model.to(self.ctx.device)
-        self.steps_per_epoch = task.steps_per_epoch()
+        self.steps_per_epoch = _task_steps(task)
         if self.steps_per_epoch < 1:
             raise ValueError("the task yields no training step per epoch (too little data for the batch size?)")
         self.optimizer = build_optimizer(task.model, cfg)
@@ -132,7 +161,8 @@ class _Run:
         if tr["scaler"] is not None and self.use_amp:
             self.scaler.load_state_dict(tr["scaler"])
         self.task.load_state_dict(tr["task"])
-        self.state = TrainState(tr["epoch"], tr["step"], tr["epoch_step"], tr["best"], tr["best_epoch"])
+        self.state = TrainState(tr["epoch"], tr["step"], tr["epoch_step"], tr["best"], tr["best_epoch"],
+                                tr.get("best_tiebreak"))
         self.last_metrics = dict(ckpt["meta"].get("metrics") or {})
         restore_rng(tr["rng"])
         self.log(f"resumed from {ckpt['meta']['path']} at epoch {self.state.epoch} step {self.state.step} "
@@ -177,7 +207,7 @@ class _Run:
         self.task.model.train()
         acc: dict[str, float] = {}
         count, t0 = 0, time.perf_counter()
-        for batch in self.task.train_batches(epoch, skip=self.state.epoch_step):
+        for batch in _task_batches(self.task, epoch, self.state.epoch_step):
             logs = self.train_step(batch)
             for k, v in logs.items():
                 acc[k] = acc.get(k, 0.0) + v
@@ -216,9 +246,14 @@ class _Run:
         key = self.task.selection_metric
         if key not in metrics:
             raise KeyError(f"evaluate() returned {sorted(metrics)} without the selection metric {key!r}")
-        is_best = self.state.best is None or metrics[key] > self.state.best
+        tie_key = getattr(self.task, "tiebreak_metric", None)
+        tie = float(metrics[tie_key]) if tie_key in metrics else None
+        is_best = self.state.best is None or metrics[key] > self.state.best or (
+            metrics[key] == self.state.best and tie is not None
+            and (self.state.best_tiebreak is None or tie > self.state.best_tiebreak))
         if is_best:
             self.state.best, self.state.best_epoch = float(metrics[key]), epoch + 1
+            self.state.best_tiebreak = tie
         self.last_metrics = dict(metrics)
         self.emit("metrics", {"epoch": epoch + 1, "step": self.state.step, **metrics, "best": self.state.best,
                               "is_best": is_best})

@@ -34,9 +34,10 @@ from semiocr.core.training.task import StepOutput, TaskBase
 
 
 class SupervisedRecTask(TaskBase):
-    """CTC training on labelled lines; selects ``best`` by exact accuracy on the validation lines."""
+    """CTC training on labelled lines; selects ``best`` by exact accuracy on the validation lines (ties: 1 − NED)."""
 
     selection_metric = "acc"
+    tiebreak_metric = "norm_edit"
 
     def __init__(self, model: nn.Module, charset: Charset, train: Sequence[Sample], val: Sequence[Sample],
                  cfg: TrainConfig, data_hash: str | None = None, parent: str | None = None):

@@ -6,9 +6,10 @@ owns the device, optimiser, scheduler, AMP scaler, gradient clipping, DDP wrappi
 pretrained loading, progress and metrics logging; the task owns data, the forward pass and loss, extra
 state (EMA weights, rounds, pseudo-labels), evaluation and the checkpoint metadata.
 
-Call order in ``fit``: ``setup`` → (pretrained weights into ``model``) → optimiser → (resume:
-``load_state_dict``) → per epoch ``train_batches`` / ``training_step`` / ``after_optimizer_step`` →
-``evaluate`` on rank 0 every ``eval_interval`` epochs → ``state_dict`` into checkpoints.
+Call order in ``fit``: ``setup`` (optional, see ``OptionalTaskHooks``) → (pretrained weights into ``model``)
+→ optimiser → (resume: ``load_state_dict``) → per epoch ``train_batches`` / ``training_step`` /
+``after_optimizer_step`` → ``evaluate`` on rank 0 every ``eval_interval`` epochs → ``state_dict`` into
+checkpoints.
 
 The outside world reaches the loop through two arguments only: an ``EventSink`` and ``should_stop()``.
 """
@@ -42,16 +43,9 @@ class TrainTask(Protocol):
     #: name of the metric in ``evaluate()`` that picks ``best`` (higher is better), e.g. "acc"
     selection_metric: str
 
-    def setup(self, device: torch.device, rank: int, world_size: int) -> None:
-        """Move models to ``device`` and build this rank's data (called once, before the optimiser exists)."""
-        ...
-
-    def steps_per_epoch(self) -> int:
-        """Optimiser steps in one epoch on this rank (equal on every rank); sizes the LR schedule."""
-        ...
-
-    def train_batches(self, epoch: int, skip: int = 0) -> Iterable[Any]:
-        """Batches of ``epoch`` (order seeded by epoch), without the first ``skip`` ones (mid-epoch resume)."""
+    def train_batches(self, epoch: int) -> Iterable[Any]:
+        """Batches of ``epoch`` (order seeded by epoch). Tasks may accept ``skip: int`` to drop the first
+        ``skip`` batches cheaply on a mid-epoch resume; otherwise the loop skips them by iterating."""
         ...
 
     def training_step(self, model: nn.Module, batch: Any) -> StepOutput:
@@ -70,16 +64,32 @@ class TrainTask(Protocol):
         """The weights that evaluation measures and checkpoints ship for inference (``model`` or its EMA)."""
         ...
 
-    def checkpoint_meta(self) -> dict[str, Any]:
-        """Self-description stored in every checkpoint: ``arch``, ``charset`` (``Charset.to_dict()``),
-        ``input`` spec, ``dataset_hash``, ``parent`` and anything stage-specific."""
-        ...
-
     def state_dict(self) -> dict[str, Any]:
         """Extra task state for resume (EMA weights, round, pseudo-label set)."""
         ...
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        ...
+
+
+class OptionalTaskHooks(Protocol):
+    """Hooks the loop calls when a task defines them; the fallback it uses otherwise is named first."""
+
+    def setup(self, device: torch.device, rank: int, world_size: int) -> None:
+        """Fallback ``model.to(device)``. Move models to ``device`` and build this rank's data shard
+        (called once, before the optimiser exists)."""
+        ...
+
+    def steps_per_epoch(self) -> int:
+        """Fallback ``len(task)``. Optimiser steps per epoch on this rank (equal on all); sizes the schedule."""
+        ...
+
+    #: optional: metric that breaks ties of ``selection_metric`` (higher is better), e.g. "norm_edit"
+    tiebreak_metric: str
+
+    def checkpoint_meta(self) -> dict[str, Any]:
+        """Fallback ``{"arch": model.arch_name}``. Self-description stored in every checkpoint: ``arch``,
+        ``charset`` (``Charset.to_dict()``), ``input`` spec, ``dataset_hash``, ``parent``, stage-specific keys."""
         ...
 
 
