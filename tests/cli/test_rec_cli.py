@@ -1,10 +1,10 @@
 import json
 
 import numpy as np
+from synthetic_lines import make_rec_dataset
 from typer.testing import CliRunner
 
 from semiocr.cli.main import app
-from semiocr.core.training.synthetic import make_rec_dataset
 
 runner = CliRunner()
 

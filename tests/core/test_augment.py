@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
+from synthetic_lines import render_line
 
 from semiocr.core.augment import get_augment
-from semiocr.core.training.synthetic import render_line
 
 
 @pytest.mark.parametrize("policy", ["weak", "strong"])

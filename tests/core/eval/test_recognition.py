@@ -2,6 +2,7 @@ import csv
 
 import numpy as np
 import pytest
+from synthetic_lines import render_line
 
 from semiocr.core.decode import Decoded
 from semiocr.core.eval.recognition import (
@@ -11,7 +12,6 @@ from semiocr.core.eval.recognition import (
     worst_errors,
     write_csv,
 )
-from semiocr.core.training.synthetic import render_line
 
 
 def test_rec_metrics_values():

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+from synthetic_lines import render_line
 
 from semiocr.core.charset import Charset
 from semiocr.core.decode import ctc_greedy_decode
@@ -8,7 +9,6 @@ from semiocr.core.inference.recognizer import Recognizer, width_batches
 from semiocr.core.models.registry import build_model
 from semiocr.core.preprocess import preprocess_batch
 from semiocr.core.training.checkpoint import TrainState, atomic_save, build_checkpoint, rec_input_spec
-from semiocr.core.training.synthetic import render_line
 
 
 def _images():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from synthetic_lines import make_rec_dataset
 
 from semiocr.core.charset import Charset
 from semiocr.core.data.labels import read_labelled
@@ -17,7 +18,6 @@ from semiocr.core.training.loop import fit
 from semiocr.core.training.rec_data import read_image
 from semiocr.core.training.sinks import JsonlSink, read_jsonl
 from semiocr.core.training.supervised import build_supervised_task
-from semiocr.core.training.synthetic import make_rec_dataset
 
 DIGITS = Charset(tuple("0123456789"), use_space=False)
 

@@ -1,7 +1,7 @@
 import pytest
+from synthetic_lines import make_rec_dataset
 
 from semiocr.core.training.config import TrainConfig
-from semiocr.core.training.synthetic import make_rec_dataset
 
 
 @pytest.fixture(scope="session")

@@ -2,13 +2,13 @@ import math
 
 import pytest
 import torch
+from synthetic_lines import make_rec_dataset
 
 from semiocr.core.charset import Charset
 from semiocr.core.training.checkpoint import CheckpointError, load_checkpoint
 from semiocr.core.training.loop import fit, warmup_cosine
 from semiocr.core.training.sinks import JsonlSink, read_jsonl
 from semiocr.core.training.supervised import build_supervised_task
-from semiocr.core.training.synthetic import make_rec_dataset
 
 
 def _run(cfg, should_stop=None):

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from synthetic_lines import make_rec_dataset
 
 from semiocr.core.charset import Charset
 from semiocr.core.data.labels import DatasetError, Sample
@@ -13,7 +14,6 @@ from semiocr.core.training.rec_data import (
     filter_samples,
     read_image,
 )
-from semiocr.core.training.synthetic import make_rec_dataset
 
 
 def _flat(sampler):

@@ -1,4 +1,4 @@
-"""Generated text-line datasets (OpenCV-rendered) for tests, demos and smoke runs: no files to download."""
+"""Generated text-line datasets (OpenCV-rendered digits) for the tests: fast to make, easy for tiny models."""
 
 from __future__ import annotations
 
