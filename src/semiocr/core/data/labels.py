@@ -53,14 +53,19 @@ def resolve_inside(root: Path, rel: str, where: str) -> Path:
     return full
 
 
-def read_labelled(root: Path, name: str) -> list[Sample]:
-    """Read a labelled split file (``path<TAB>label`` per line) of dataset ``root``."""
+def _numbered_lines(root: Path, name: str) -> tuple[Path, list[tuple[str, str]]]:
+    """``(file, [("file:line", line), ...])`` of a required dataset file."""
     path = root / name
     if not path.is_file():
         raise DatasetError(f"{path}: required file is missing")
+    return path, [(f"{path}:{lineno}", line) for lineno, line in read_text_lines(path)]
+
+
+def read_labelled(root: Path, name: str) -> list[Sample]:
+    """Read a labelled split file (``path<TAB>label`` per line) of dataset ``root``."""
+    path, lines = _numbered_lines(root, name)
     out = []
-    for lineno, line in read_text_lines(path):
-        where = f"{path}:{lineno}"
+    for where, line in lines:
         if line.count("\t") != 1:
             raise DatasetError(f"{where}: expected exactly one TAB between path and label, "
                                f"found {line.count(chr(9))} in {line!r}")
@@ -75,14 +80,8 @@ def read_labelled(root: Path, name: str) -> list[Sample]:
 
 def read_unlabelled(root: Path, name: str = UNLABELED_FILE) -> list[Sample]:
     """Read the unlabelled pool (one relative path per line; a TAB-separated label is ignored)."""
-    path = root / name
-    if not path.is_file():
-        raise DatasetError(f"{path}: required file is missing")
-    out = []
-    for lineno, line in read_text_lines(path):
-        where = f"{path}:{lineno}"
-        rel = line.split("\t")[0]
-        out.append(Sample(resolve_inside(root, rel, where), None, where))
+    path, lines = _numbered_lines(root, name)
+    out = [Sample(resolve_inside(root, line.split("\t")[0], where), None, where) for where, line in lines]
     if not out:
         raise DatasetError(f"{path}: no image paths")
     return out
