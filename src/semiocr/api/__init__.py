@@ -1,1 +1,0 @@
-"""HTTP API: management API, OCR service (FastAPI)."""
