@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import struct
 import zlib
 from pathlib import Path
@@ -45,3 +46,24 @@ def png_bomb_bytes(w: int = 40000, h: int = 40000) -> bytes:
     body = b"".join(comp.compress(row) for _ in range(h)) + comp.flush()
     ihdr = struct.pack(">IIBBBBB", w, h, 1, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+
+
+def make_det_dataset(root: Path, n_train: int = 4, n_val: int = 2) -> None:
+    """Generated detection pages: two dark text-like bars each plus one ``###`` region, det_train/det_val.txt."""
+    (root / "images").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for split, n in (("det_train.txt", n_train), ("det_val.txt", n_val)):
+        lines = []
+        for k in range(n):
+            img = np.full((160, 192, 3), 235, np.uint8)
+            regions = []
+            for j in range(2):
+                x, y = int(rng.integers(10, 60)), 20 + 70 * j + int(rng.integers(0, 20))
+                w, h = int(rng.integers(60, 110)), int(rng.integers(14, 24))
+                img[y:y + h, x:x + w] = 20
+                regions.append({"transcription": "ab", "points": [[x, y], [x + w, y], [x + w, y + h], [x, y + h]]})
+            regions.append({"transcription": "###", "points": [[150, 5], [185, 5], [185, 15], [150, 15]]})
+            name = f"images/{split[4:-4]}_{k}.png"
+            cv2.imwrite(str(root / name), img)
+            lines.append(f"{name}\t{json.dumps(regions)}")
+        (root / split).write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 import torch
+from data_helpers import make_det_dataset
 
 from semiocr.core.det.task import DetTrainConfig, build_det_task
 from semiocr.core.det.weights import load_detector
 from semiocr.core.training.loop import fit
-
-
-def _write_dataset(root: Path, n_train: int = 4, n_val: int = 2) -> None:
-    (root / "images").mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for split, n in (("det_train.txt", n_train), ("det_val.txt", n_val)):
-        lines = []
-        for k in range(n):
-            img = np.full((160, 192, 3), 235, np.uint8)
-            regions = []
-            for j in range(2):
-                x, y = int(rng.integers(10, 60)), 20 + 70 * j + int(rng.integers(0, 20))
-                w, h = int(rng.integers(60, 110)), int(rng.integers(14, 24))
-                img[y:y + h, x:x + w] = 20
-                regions.append({"transcription": "ab", "points": [[x, y], [x + w, y], [x + w, y + h], [x, y + h]]})
-            regions.append({"transcription": "###", "points": [[150, 5], [185, 5], [185, 15], [150, 15]]})
-            name = f"images/{split[4:-4]}_{k}.png"
-            cv2.imwrite(str(root / name), img)
-            lines.append(f"{name}\t{json.dumps(regions)}")
-        (root / split).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def _cfg(root: Path, out: Path, **kw) -> DetTrainConfig:
@@ -45,7 +24,7 @@ def _cfg(root: Path, out: Path, **kw) -> DetTrainConfig:
 def test_fit_saves_detector_checkpoints_that_reload_and_resume(tmp_path: Path) -> None:
     torch.set_num_threads(1)
     root, out = tmp_path / "data", tmp_path / "run"
-    _write_dataset(root)
+    make_det_dataset(root)
     events: list[tuple[str, dict]] = []
     res = fit(build_det_task(_cfg(root, out), log=lambda m: None), _cfg(root, out),
               sink=lambda k, p: events.append((k, dict(p))))
@@ -67,7 +46,7 @@ def test_training_reduces_the_db_loss(tmp_path: Path) -> None:
     """A tiny random-init detector trained a few epochs on generated pages: the DB loss falls steadily."""
     torch.set_num_threads(1)
     root, out = tmp_path / "data", tmp_path / "run"
-    _write_dataset(root, n_train=4, n_val=1)
+    make_det_dataset(root, n_train=4, n_val=1)
     cfg = _cfg(root, out, epochs=10, learning_rate=5e-3, rotate_deg=0.0, batch_size=4, eval_interval=10)
     losses: list[float] = []
     fit(build_det_task(cfg, log=lambda m: None), cfg,

@@ -9,6 +9,10 @@ layer's output, aggregates them with a 1x1 conv-BN-ReLU and re-weights channels 
 For recognition (input height 48) the strides take ``[N, 3, 48, W]`` to ``[N, C, 3, W/4]``; a final 3x2
 average pool gives ``[N, C, 1, W/8]`` (PaddleOCR pools to a fixed 40 columns in training, which is the same
 thing at W = 320; pooling with the fixed kernel keeps T = W/8 for every width).
+
+For detection (``det=True``, as PaddleOCR's ``PPHGNet_small(det=True)`` in PP-OCRv4-server-det) the stem is
+followed by a 3x3 stride-2 max pool, the first stage does not downsample and the other three halve both sides,
+and the net returns the four stage outputs at strides 4/8/16/32 (``out_channels`` is then their list).
 """
 
 from __future__ import annotations
@@ -28,6 +32,17 @@ HGNET_SMALL_REC: dict[str, object] = {
         (256, 160, 512, 1, True, (1, 2)),
         (512, 192, 768, 2, True, (2, 1)),
         (768, 224, 1024, 1, True, (2, 1)),
+    ),
+}
+
+HGNET_SMALL_DET: dict[str, object] = {
+    "stem": (64, 64, 128),
+    "layer_num": 6,
+    "stages": (
+        (128, 128, 256, 1, False, (2, 2)),
+        (256, 160, 512, 1, True, (2, 2)),
+        (512, 192, 768, 2, True, (2, 2)),
+        (768, 224, 1024, 1, True, (2, 2)),
     ),
 }
 
@@ -94,15 +109,21 @@ class HGStage(nn.Module):
 
 
 class PPHGNet(nn.Module):
-    """PP-HGNet for recognition: ``[N, 3, 48, W]`` → ``[N, out_channels, 1, W/8]``."""
+    """PP-HGNet.
 
-    def __init__(self, stem: tuple[int, ...], stages: tuple[StageSpec, ...], layer_num: int):
+    ``det=False``: recognition, ``[N, 3, 48, W]`` → ``[N, out_channels, 1, W/8]``. ``det=True``: detection,
+    ``[N, 3, H, W]`` → the list of the four stage outputs (strides 4/8/16/32 with ``HGNET_SMALL_DET`` stages).
+    """
+
+    def __init__(self, stem: tuple[int, ...], stages: tuple[StageSpec, ...], layer_num: int, det: bool = False):
         super().__init__()
         chans = (3, *stem)
+        self.det = det
         self.stem = nn.Sequential(*(ConvBNAct(chans[i], chans[i + 1], 3, 2 if i == 0 else 1)
                                     for i in range(len(stem))))
+        self.pool = nn.MaxPool2d(3, 2, padding=1) if det else None
         self.stages = nn.ModuleList(HGStage(s, layer_num) for s in stages)
-        self.out_channels = stages[-1][2]
+        self.out_channels: int | list[int] = [s[2] for s in stages] if det else stages[-1][2]
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -113,14 +134,24 @@ class PPHGNet(nn.Module):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> torch.Tensor | list[torch.Tensor]:
         x = self.stem(x)
+        if self.pool is not None:
+            x = self.pool(x)
+        feats = []
         for stage in self.stages:
             x = stage(x)
-        return F.avg_pool2d(x, (3, 2))
+            feats.append(x)
+        return feats if self.det else F.avg_pool2d(x, (3, 2))
 
 
 def pphgnet_small() -> PPHGNet:
     """PP-HGNet-small, recognition strides (as in PP-OCRv4-server-rec); output 1024 channels."""
     cfg = HGNET_SMALL_REC
     return PPHGNet(cfg["stem"], cfg["stages"], cfg["layer_num"])  # type: ignore[arg-type]
+
+
+def pphgnet_small_det() -> PPHGNet:
+    """PP-HGNet-small, detection strides (as in PP-OCRv4-server-det); outputs 256/512/768/1024 channels."""
+    cfg = HGNET_SMALL_DET
+    return PPHGNet(cfg["stem"], cfg["stages"], cfg["layer_num"], det=True)  # type: ignore[arg-type]

@@ -20,6 +20,7 @@ _MODEL_MODULES: tuple[str, ...] = (
     "semiocr.core.models.rec_model",
     "semiocr.core.models.rec_server",
     "semiocr.core.models.det_model",
+    "semiocr.core.models.det_server",
 )
 
 
