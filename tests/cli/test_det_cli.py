@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
+from data_helpers import make_det_dataset
 from typer.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "core" / "det"))
-from test_det_task import _write_dataset  # noqa: E402
-
-from semiocr.cli.main import app  # noqa: E402
+from semiocr.cli.main import app
 
 
 def test_train_eval_predict_with_a_tiny_detector(tmp_path: Path) -> None:
     root, run = tmp_path / "data", tmp_path / "run"
-    _write_dataset(root, n_train=2, n_val=1)
+    make_det_dataset(root, n_train=2, n_val=1)
     runner = CliRunner()
     res = runner.invoke(app, ["train", "det", "--quiet", "-o", f"data_dir={root}", "-o", f"output_dir={run}",
                               "-o", "arch=PP-OCRv4-mobile-det-tiny", "-o", "init_weights=null", "-o", "epochs=1",

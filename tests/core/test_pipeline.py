@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 import torch
+from det_tiny_models import DarkInkDetector, TinyRec
 
-sys.path.insert(0, str(Path(__file__).parent / "det"))
-from det_tiny_models import DarkInkDetector, TinyRec  # noqa: E402
-
-from semiocr.core.charset import Charset  # noqa: E402
-from semiocr.core.det.detector import TextDetector  # noqa: E402
-from semiocr.core.det.postprocess import DBPostprocessConfig  # noqa: E402
-from semiocr.core.inference.recognizer import Recognizer  # noqa: E402
-from semiocr.core.pipeline import OcrPipeline, draw_result, rotate_crop  # noqa: E402
+from semiocr.core.charset import Charset
+from semiocr.core.det.detector import TextDetector
+from semiocr.core.det.postprocess import DBPostprocessConfig
+from semiocr.core.inference.recognizer import Recognizer
+from semiocr.core.pipeline import OcrPipeline, draw_result, rotate_crop
 
 
 @pytest.fixture(scope="module")

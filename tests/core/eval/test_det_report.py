@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from det_tiny_models import DarkInkDetector
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "det"))
-from det_tiny_models import DarkInkDetector  # noqa: E402
-
-from semiocr.core.det.detector import TextDetector  # noqa: E402
-from semiocr.core.det.postprocess import DBPostprocessConfig  # noqa: E402
-from semiocr.core.eval.det_report import evaluate_detection, load_image  # noqa: E402
+from semiocr.core.det.detector import TextDetector
+from semiocr.core.det.postprocess import DBPostprocessConfig
+from semiocr.core.eval.det_report import evaluate_detection, load_image
 
 
 @dataclass
