@@ -91,6 +91,8 @@ def test_bad_names_and_unknowns(store, src):
     with pytest.raises(DatasetStoreError, match="no dataset named 'nope'"):
         store.get("nope")
     store.add(src, "demo")
+    with pytest.raises(DatasetStoreError, match="is inside"):
+        DatasetStore(src / "ws").add(src, "loop")
     with pytest.raises(DatasetStoreError, match="has no version 7"):
         store.get("demo:v7")
 

@@ -142,6 +142,9 @@ class DatasetStore:
             raise DatasetStoreError(f"dataset name {name!r} is invalid: use 1-64 letters, digits, '.', '_' or "
                                     "'-', starting with a letter or digit")
         src = Path(src).resolve()
+        if self.root.resolve().is_relative_to(src):
+            raise DatasetStoreError(f"the dataset store {self.root} is inside {src}; move the workspace "
+                                    f"(SEMIOCR_HOME) out of the dataset directory")
         report = validate_dataset(src, options)
         if not report.ok:
             raise DatasetInvalidError(report)

@@ -90,11 +90,14 @@ def test_warnings_do_not_block(tmp_path):
     write_png(root / "images/val_copy.png", value=150)  # byte-identical to train_0.png
     _append(root, "val.txt", "images/val_copy.png\tab")
     _append(root, "train.txt", "images/train_1.png\t" + "ab" * 13)
+    _append(root, "val.txt", "images/val_1.png\tabc\u0301")  # c + combining acute: not NFC
+    _append(root, "val.txt", "images/val_1.png\ta\u00a0b\u200b")  # no-break space, zero-width space
+    _append(root, "dict.txt", "\u0301\n\u00a0\n\u200b")
     rep = validate_dataset(root)
     assert rep.ok, rep.summary()
     warned = {c for c, _ in _codes(rep, "warning")}
     assert warned == {"bom", "crlf", "duplicate", "image_grayscale", "whitespace", "overlap_val_unlabeled",
-                      "overlap_content", "label_too_long"}
+                      "overlap_content", "label_too_long", "not_nfc", "invisible_char"}
 
 
 def test_ctc_frames():

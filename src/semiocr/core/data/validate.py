@@ -11,6 +11,7 @@ detection files ``det_train.txt`` / ``det_val.txt`` when present. ``test.txt`` i
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,6 +163,16 @@ def _check_duplicates(parsed: _Parsed, rep: DatasetReport) -> None:
             (rep.error if level == "error" else rep.warn)(f"overlap_{a}_{b}", lb.where, msg)
 
 
+def _check_unicode(text: str, where: str, rep: DatasetReport) -> None:
+    """Warn about labels that are not NFC (é as e + accent) or hold invisible/odd space characters."""
+    if unicodedata.normalize("NFC", text) != text:
+        rep.warn("not_nfc", where, f"label {text!r} is not NFC-normalised (e.g. a letter + combining accent)")
+    odd = sorted({c for c in text if c != " " and unicodedata.category(c) in ("Cf", "Cc", "Zs", "Zl", "Zp")})
+    if odd:
+        names = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, '?')}" for c in odd)
+        rep.warn("invisible_char", where, f"label {text!r} holds invisible or unusual space characters: {names}")
+
+
 def _check_labels(parsed: _Parsed, opt: CheckOptions, rep: DatasetReport) -> None:
     missing: dict[str, list[str]] = defaultdict(list)
     counts: Counter = Counter()
@@ -174,6 +185,7 @@ def _check_labels(parsed: _Parsed, opt: CheckOptions, rep: DatasetReport) -> Non
                 continue
             if text != text.strip():
                 rep.warn("whitespace", ln.where, f"label {text!r} has leading/trailing whitespace")
+            _check_unicode(text, ln.where, rep)
             if len(text) > opt.max_text_length:
                 too_long.append(ln)
             rep.label_lengths.append(len(text))
