@@ -97,8 +97,12 @@ def mean_across(value: float, ctx: DistContext) -> float:
     return float(t.item()) / ctx.world_size
 
 
-def cleanup(ctx: DistContext) -> None:
+def cleanup(ctx: DistContext, sync: bool = True) -> None:
+    """Leave the process group. ``sync`` waits for every rank first (the normal end of a run): a rank that
+    tears gloo down while a peer is still in a collective aborts the peer. Pass ``sync=False`` on errors."""
     if ctx.distributed and dist.is_initialized():
+        if sync:
+            dist.barrier()
         dist.destroy_process_group()
 
 

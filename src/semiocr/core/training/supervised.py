@@ -129,6 +129,9 @@ def train_supervised(cfg: TrainConfig, sink=None, should_stop=None, console: boo
     task = build_supervised_task(cfg, log=lambda m: sink("log", {"message": m, "level": "warning"})
                                  if ctx.is_main else None)
     try:
-        return fit(task, cfg, sink=sink, should_stop=should_stop, run_dir=run_dir)
-    finally:
-        ddp.cleanup(ctx)
+        result = fit(task, cfg, sink=sink, should_stop=should_stop, run_dir=run_dir)
+    except BaseException:
+        ddp.cleanup(ctx, sync=False)
+        raise
+    ddp.cleanup(ctx)
+    return result
