@@ -44,17 +44,31 @@ from semiocr.core.training.sinks import JsonlSink
 DATASETS = ("captcha", "wire_markers", "poilus_handwriting")
 
 
-def _optim(epochs: int, batch: int, lr: float = 3e-3, eval_every: int = 1) -> dict[str, Any]:
-    return {"epochs": epochs, "batch_size": batch, "lr": lr, "warmup_epochs": 1, "eval_every": eval_every}
+def _optim(epochs: int, batch: int, lr: float = 3e-3, eval_every: int = 1, warmup: float = 1) -> dict[str, Any]:
+    return {"epochs": epochs, "batch_size": batch, "lr": lr, "warmup_epochs": warmup, "eval_every": eval_every}
 
 
 _SYNTH = {"lines": 3000, "val_lines": 100, "optim": _optim(4, 32)}  # start weights: synthetic lines of the dict
 _CPU_LARGE = {"arch": "rec-tiny", "kwargs": {"channels": [32, 64, 128]}, "synth_pretrain": _SYNTH}  # 375k, T=W/8
 _CPU_SMALL = {"arch": "rec-tiny", "synth_pretrain": _SYNTH}  # 95k parameters, T = W/8 (frame-level KL applies)
 
+_MOBILE = {"arch": "PP-OCRv4-mobile-rec", "pretrained": "PP-OCRv4-mobile-rec"}  # imported RapidOCR weights
+
 PRESETS: dict[str, dict[str, Any]] = {
-    # 2-core CPU: conv + transformer recognizers (random init); about 20-60 min per dataset.
+    # 2-core CPU, the product's small model: PP-OCRv4 mobile from its imported weights in both roles (a server
+    # model needs a GPU), so the large warm-up is also the small supervised-only model; about an hour per dataset.
     "cpu": {
+        "device": "cpu",
+        "data": {"max_width": 960, "eval_batch_size": 64},
+        "teacher": {"model": _MOBILE, "warmup": _optim(15, 32, 5e-4, eval_every=3), "rounds": 2,
+                    "round_optim": _optim(2, 32, 3e-4, warmup=0.2), "labelled_share": 0.33, "ema_decay": 0.98,
+                    "ema_warmup_steps": 20, "pseudo": {"threshold": 0.9, "top_fraction_start": 0.5,
+                                                       "top_fraction_step": 0.25}},
+        "student": {"model": _MOBILE, "warmup_from_large": True, "optim": _optim(2, 32, 3e-4, warmup=0.2),
+                    "labelled_share": 0.3, "pseudo": {"threshold": 0.5}, "kd_weight": 1.0, "kd_temperature": 2.0},
+    },
+    # 2-core CPU, small random-init conv + transformer pair from synthetic pre-training (the first measurement).
+    "cpu-tiny": {
         "device": "cpu",
         "data": {"max_width": 960, "eval_batch_size": 64},
         "teacher": {"model": _CPU_LARGE, "warmup": _optim(60, 16, eval_every=3), "rounds": 2,
@@ -108,7 +122,7 @@ def _oracle(cfg: LmsslConfig, root: Path, out: Path) -> Path:
         load_start_weights(model, Path(start), cs)
     n_lab = len(data.labelled)
     task = StudentTask(model, data, truth, teacher=None, labelled_share=n_lab / (n_lab + len(truth)), seed=cfg.seed)
-    warm = s.warmup or s.optim
+    warm = cfg.teacher.warmup if s.warmup_from_large else (s.warmup or s.optim)
     extra = warm.epochs * -(-n_lab // warm.batch_size) // max(1, task.steps_per_epoch())
     optim = s.optim.model_copy(update={"epochs": s.optim.epochs + extra})
     tcfg = train_config(optim, task, out, device=cfg.device, seed=cfg.seed, model_kwargs=s.model.kwargs,

@@ -105,6 +105,9 @@ class StudentCfg(_Strict):
     ema_decay: float | None = Field(None, ge=0, lt=1)
     ema_warmup_steps: int = Field(100, ge=0)
     warmup_supervised: bool = True  # also record a supervised-only start point for the summary
+    # joint runs whose small model is the large one (same arch, kwargs and start weights, e.g. both PP-OCRv4
+    # mobile on a CPU): the large warm-up is the small's supervised-only stage instead of training it twice
+    warmup_from_large: bool = False
 
 
 class DataCfg(_Strict):
@@ -131,6 +134,17 @@ class LmsslConfig(_Strict):
     def _small_needs_teacher(self) -> LmsslConfig:
         if self.mode == "small" and self.student.teacher_weights is None:
             raise ValueError("mode 'small' needs student.teacher_weights (the marked large weights)")
+        return self
+
+    @model_validator(mode="after")
+    def _warmup_from_large(self) -> LmsslConfig:
+        if not self.student.warmup_from_large:
+            return self
+        if self.mode != "joint":
+            raise ValueError("student.warmup_from_large needs mode 'joint' (the large warm-up runs only there)")
+        if self.student.model != self.teacher.model:
+            raise ValueError("student.warmup_from_large: student.model must equal teacher.model (arch, kwargs, "
+                             f"start weights); got {self.student.model.arch!r} vs {self.teacher.model.arch!r}")
         return self
 
 

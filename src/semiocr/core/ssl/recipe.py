@@ -28,7 +28,7 @@ from semiocr.core.ssl import pseudo_label as pl
 from semiocr.core.ssl.common import TaskData
 from semiocr.core.ssl.config import LmsslConfig, ModelCfg, OptimCfg, PseudoCfg, dump_config
 from semiocr.core.ssl.inputs import RunInputs, check_inputs
-from semiocr.core.ssl.stage import StageResult, run_stage, train_config
+from semiocr.core.ssl.stage import StageResult, copy_stage, run_stage, train_config
 from semiocr.core.ssl.student import StudentTask
 from semiocr.core.ssl.summary import write_summary
 from semiocr.core.ssl.synth_start import synth_samples
@@ -211,7 +211,13 @@ class Recipe:
         pseudo = self._pseudo(teacher, "final", s.pseudo, 0, str(teacher_path))
         shutil.copyfile(self.out / "pseudo" / "final.tsv", self.out / "pseudo_labels.tsv")
         start: Path | None = None
-        if s.warmup_supervised:
+        if s.warmup_supervised and s.warmup_from_large:
+            res = copy_stage(self.out / "large" / "warmup", self.out / "small" / "warmup")
+            self.log("log", {"message": "small supervised-only stage = the large warm-up (same model)"})
+            self._record("small", "start", res.start)
+            self._record("small", "warmup", res.best)
+            start = res.best_path
+        elif s.warmup_supervised:
             warm = s.warmup or s.optim
             first = self._model(s.model, self._start(s.model, "small"))
             res = self._stage(self._student_task(first, [], None, warm.batch_size), "small/warmup", warm, s.model)

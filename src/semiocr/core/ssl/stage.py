@@ -8,6 +8,7 @@ that a resumed recipe skips the stage. A stop request raises ``StageStopped`` (`
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from semiocr.core.training.checkpoint import CHECKPOINT_DIR, load_checkpoint
 from semiocr.core.training.config import TrainConfig
 from semiocr.core.training.ddp import resolve_device
 from semiocr.core.training.loop import fit
+from semiocr.core.training.sinks import default_sink
 from semiocr.core.training.task import EventSink, TrainTask
 
 
@@ -47,24 +49,62 @@ def train_config(optim: OptimCfg, task: TrainTask, out_dir: Path, *, device: str
                        max_width=max_width or 960, eval_batch_size=eval_batch_size, log_interval=max(1, steps // 4))
 
 
+def finished_stage(out_dir: Path) -> StageResult | None:
+    """The result of the stage in ``out_dir`` if it finished (``done.json``), else None."""
+    done = out_dir / "done.json"
+    if not done.is_file():
+        return None
+    d = json.loads(done.read_text())
+    return StageResult(d["start"], d["best"], out_dir / CHECKPOINT_DIR / "best.pt", d["epochs"])
+
+
+def copy_stage(src: Path, dst: Path) -> StageResult:
+    """Reuse the finished stage ``src`` as stage ``dst`` (its records and best weights, not its resume state)."""
+    if finished_stage(dst) is None:
+        if finished_stage(src) is None:
+            raise ValueError(f"{src}: stage not finished, nothing to reuse")
+        shutil.rmtree(dst, ignore_errors=True)
+        (dst / CHECKPOINT_DIR).mkdir(parents=True)
+        shutil.copyfile(src / CHECKPOINT_DIR / "best.pt", dst / CHECKPOINT_DIR / "best.pt")
+        shutil.copyfile(src / "start.json", dst / "start.json")
+        shutil.copyfile(src / "done.json", dst / "done.json")  # last: marks dst finished
+    return finished_stage(dst)
+
+
 def run_stage(task: TrainTask, out_dir: Path, cfg: TrainConfig, *, sink: EventSink | None = None,
               should_stop: Callable[[], bool] | None = None) -> StageResult:
-    """Train ``task`` with ``fit`` in ``out_dir``; resume an unfinished stage; skip a finished one."""
+    """Train ``task`` with ``fit`` in ``out_dir``; resume an unfinished stage; skip a finished one.
+
+    The start weights are evaluated first (``start.json``) and stay the stage's best unless training beats
+    them on validation, so a stage never hands on weights worse than those it started from.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     done, start_file = out_dir / "done.json", out_dir / "start.json"
     best_path = out_dir / CHECKPOINT_DIR / "best.pt"
-    if done.is_file():
-        d = json.loads(done.read_text())
-        return StageResult(d["start"], d["best"], best_path, d["epochs"])
+    if (finished := finished_stage(out_dir)) is not None:
+        return finished
     latest = out_dir / CHECKPOINT_DIR / "latest.pt"
-    if not start_file.is_file():
+    if latest.is_file() and not start_file.is_file():  # stopped before this file existed: measure it now
         task.setup(resolve_device(cfg.device), 0, 1)
         start_file.write_text(json.dumps(task.evaluate(), indent=2))
-    start = json.loads(start_file.read_text())
-    cfg = cfg.model_copy(update={"resume": str(latest) if latest.is_file() else None, "output_dir": str(out_dir)})
-    result = fit(task, cfg, sink=sink, should_stop=should_stop, run_dir=out_dir)
+
+    outer = sink or default_sink(out_dir)
+
+    def stage_sink(kind: str, payload: Mapping[str, Any]) -> None:
+        if kind == "metrics" and payload.get("epoch") == 0:  # fit's evaluation of the start weights
+            metrics = {k: v for k, v in payload.items() if k not in _LOOP_KEYS}
+            start_file.write_text(json.dumps(metrics, indent=2))
+        outer(kind, payload)
+
+    cfg = cfg.model_copy(update={"resume": str(latest) if latest.is_file() else None, "output_dir": str(out_dir),
+                                 "eval_at_start": True})
+    result = fit(task, cfg, sink=stage_sink, should_stop=should_stop, run_dir=out_dir)
     if result.reason == "stopped":
         raise StageStopped(f"stop requested in {out_dir} at epoch {result.epoch}, step {result.step}")
+    start = json.loads(start_file.read_text())
     best = dict(load_checkpoint(best_path)["meta"]["metrics"])
     done.write_text(json.dumps({"start": start, "best": best, "epochs": cfg.epochs}, indent=2))
     return StageResult(start, best, best_path, cfg.epochs)
+
+
+_LOOP_KEYS = frozenset({"epoch", "step", "best", "is_best"})  # fields fit adds to a task's metrics event

@@ -49,6 +49,8 @@ class TrainConfig(BaseModel):
     warmup_steps: int = Field(0, ge=0)
     log_interval: int = Field(10, ge=1, description="steps between progress logs")
     eval_interval: int = Field(1, ge=1, description="epochs between evaluation + checkpoint")
+    eval_at_start: bool = Field(False, description="evaluate the start weights too (epoch 0): they stay best.pt "
+                                                   "unless training beats them")
     save_interval_steps: int = Field(0, ge=0, description="also save `latest` every N steps (0: per epoch only)")
     save_periodic: bool = Field(True, description="keep epoch_<n>.pt at each eval interval")
     # engine

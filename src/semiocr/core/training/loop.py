@@ -259,7 +259,7 @@ class _Run:
                               "is_best": is_best})
         if is_best:
             self.save("best", "best.pt", metrics)
-        if self.cfg.save_periodic:
+        if self.cfg.save_periodic and epoch >= 0:
             self.save("periodic", f"epoch_{epoch + 1:04d}.pt", metrics)
 
     def result(self, reason: str) -> FitResult:
@@ -279,7 +279,8 @@ def fit(task: TrainTask, cfg: TrainConfig, sink: EventSink | None = None,
     """Train ``task`` as ``cfg`` says; resumable, DDP-aware (under torchrun), reporting to ``sink``.
 
     ``run_dir`` defaults to ``cfg.output_dir``; it receives ``config.yaml``, ``checkpoints/{latest,best,
-    epoch_NNNN}.pt`` and (with the default sink) ``metrics.jsonl``. ``should_stop`` is polled after every
+    epoch_NNNN}.pt`` and (with the default sink) ``metrics.jsonl``. With ``cfg.eval_at_start`` the start weights
+    are evaluated first (metrics event with ``epoch`` 0) and stay ``best.pt`` unless an epoch beats them. ``should_stop`` is polled after every
     step; a stop saves ``latest`` and returns ``reason="stopped"``.
     """
     run_dir = Path(run_dir or cfg.output_dir)
@@ -288,6 +289,8 @@ def fit(task: TrainTask, cfg: TrainConfig, sink: EventSink | None = None,
     run.emit("start", {"run_dir": str(run_dir), "epochs": cfg.epochs, "steps_per_epoch": run.steps_per_epoch,
                        "start_epoch": run.state.epoch, "start_step": run.state.step,
                        "world_size": run.ctx.world_size, "device": str(run.ctx.device)})
+    if cfg.eval_at_start and run.state.step == 0 and run.state.best is None:
+        run.evaluate_and_save(-1)  # epoch 0: the start weights are a candidate for best.pt
     for epoch in range(run.state.epoch, cfg.epochs):
         if run.run_epoch(epoch):
             return run.result("stopped")
