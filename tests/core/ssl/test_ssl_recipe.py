@@ -166,3 +166,30 @@ def test_start_weights_must_be_a_file_or_a_preset(digit_dataset, tmp_path):
     unknown = _cfg(root, tmp_path / "c", "joint", **{"student.model.arch": "nope"})
     with pytest.raises(KeyError, match="small model 'nope' is not registered"):
         run_lmssl(unknown)
+
+
+def test_same_model_joint_run_reuses_the_large_warmup_as_the_small_supervised_stage(digit_dataset, tmp_path):
+    root, _ = digit_dataset
+    out = tmp_path / "run"
+    optim = {"epochs": 1, "batch_size": 16, "warmup_epochs": 0}
+    cfg = _cfg(root, out, **{"teacher.rounds": 1, "teacher.warmup": optim, "teacher.round_optim": optim,
+                             "student.model.arch": "ssl-test-large", "student.optim": optim,
+                             "student.warmup_from_large": True})
+    summary = run_lmssl(cfg)
+    large, small = out / "large/warmup", out / "small/warmup"
+    assert json.loads((small / "done.json").read_text()) == json.loads((large / "done.json").read_text())
+    assert (small / "checkpoints/best.pt").read_bytes() == (large / "checkpoints/best.pt").read_bytes()
+    assert not (small / "metrics.jsonl").exists()  # copied, never trained
+    assert summary["small"]["warmup"] == summary["large"]["warmup"]
+    # every stage measured its start weights, and they were a candidate for its best
+    for stage in ("large/warmup", "large/round1", "small/distill"):
+        start, best = (json.loads((out / stage / f).read_text()) for f in ("start.json", "done.json"))
+        assert best["best"]["acc"] >= start["acc"]
+
+
+def test_warmup_from_large_needs_a_joint_run_with_the_same_model(digit_dataset, tmp_path):
+    root, _ = digit_dataset
+    with pytest.raises(ValueError, match="student.model must equal teacher.model"):
+        _cfg(root, tmp_path, **{"student.warmup_from_large": True})
+    with pytest.raises(ValueError, match="needs mode 'joint'"):
+        _cfg(root, tmp_path, "large", **{"student.model.arch": "ssl-test-large", "student.warmup_from_large": True})

@@ -175,3 +175,18 @@ def test_best_ties_on_the_selection_metric_are_broken_by_the_tiebreak_metric(tmp
                  sink=JsonlSink(tmp_path / "run" / "m.jsonl"))
     assert result.best_epoch == 2
     assert load_checkpoint(tmp_path / "run" / "checkpoints" / "best.pt")["meta"]["metrics"]["norm_edit"] == 0.3
+
+
+def test_eval_at_start_keeps_the_start_weights_when_training_never_beats_them(tmp_path, tiny_config, small_digits):
+    scores = iter([{"neg_loss": -1.0}, {"neg_loss": -2.0}, {"neg_loss": -1.5}])
+    task = _MinimalTask()
+    start = {k: v.clone() for k, v in task.model.state_dict().items()}
+    task.evaluate = lambda: next(scores)
+    sink = JsonlSink(tmp_path / "run" / "m.jsonl")
+    result = fit(task, tiny_config(small_digits, tmp_path / "run", epochs=2, eval_at_start=True), sink=sink)
+    assert result.best_epoch == 0 and result.best == -1.0
+    metrics = [e for e in read_jsonl(tmp_path / "run" / "m.jsonl") if e.get("kind") == "metrics"]
+    assert [e["epoch"] for e in metrics] == [0, 1, 2]
+    best = load_checkpoint(tmp_path / "run" / "checkpoints" / "best.pt")["model"]
+    assert all(torch.equal(best[k], v) for k, v in start.items())
+    assert not torch.equal(task.model.state_dict()["head.fc.weight"], start["head.fc.weight"])  # training moved it

@@ -280,8 +280,8 @@ def fit(task: TrainTask, cfg: TrainConfig, sink: EventSink | None = None,
 
     ``run_dir`` defaults to ``cfg.output_dir``; it receives ``config.yaml``, ``checkpoints/{latest,best,
     epoch_NNNN}.pt`` and (with the default sink) ``metrics.jsonl``. With ``cfg.eval_at_start`` the start weights
-    are evaluated first (metrics event with ``epoch`` 0) and stay ``best.pt`` unless an epoch beats them. ``should_stop`` is polled after every
-    step; a stop saves ``latest`` and returns ``reason="stopped"``.
+    are evaluated first (metrics event with ``epoch`` 0) and stay ``best.pt`` unless an epoch beats them.
+    ``should_stop`` is polled after every step; a stop saves ``latest`` and returns ``reason="stopped"``.
     """
     run_dir = Path(run_dir or cfg.output_dir)
     run = _Run(task, cfg, sink or default_sink(run_dir), should_stop or (lambda: False), run_dir)
