@@ -27,6 +27,7 @@ from typing import Any
 import torch
 
 from semiocr.core.charset import Charset
+from semiocr.core.data.hashing import dataset_hash
 from semiocr.core.data.labels import read_labelled
 from semiocr.core.eval.recognition import rec_metrics
 from semiocr.core.models.registry import build_model
@@ -38,7 +39,6 @@ from semiocr.core.ssl.stage import run_stage, train_config
 from semiocr.core.ssl.student import StudentTask
 from semiocr.core.ssl.weights import build_from_checkpoint, load_start_weights
 from semiocr.core.training.loop import seed_everything
-from semiocr.core.training.rec_data import dataset_hash
 from semiocr.core.training.sinks import JsonlSink
 
 DATASETS = ("captcha", "wire_markers", "poilus_handwriting")

@@ -142,8 +142,8 @@ class DetTrainTask(TaskBase):
 def build_det_task(cfg: DetTrainConfig, log=print) -> DetTrainTask:
     """Read the detection labels of ``cfg``, seed, build the model (with ``init_weights``) and the task."""
     from semiocr.core.data.detection import read_det_labels
+    from semiocr.core.data.hashing import dataset_hash
     from semiocr.core.training.loop import seed_everything
-    from semiocr.core.training.rec_data import dataset_hash
 
     if not cfg.data_dir:
         raise ValueError("config needs data_dir")
@@ -155,5 +155,5 @@ def build_det_task(cfg: DetTrainConfig, log=print) -> DetTrainTask:
     model = build_model(cfg.arch, **cfg.model_kwargs)
     if cfg.init_weights and not cfg.resume:
         log(load_weights_into(model, cfg.init_weights))
-    return DetTrainTask(model, train, val, cfg, data_hash=dataset_hash(root, (cfg.train_file, cfg.val_file)),
+    return DetTrainTask(model, train, val, cfg, data_hash=dataset_hash(root),
                         parent=cfg.init_weights)

@@ -23,6 +23,7 @@ from typing import Any
 
 from torch import nn
 
+from semiocr.core.data.hashing import dataset_hash
 from semiocr.core.models.registry import build_model
 from semiocr.core.ssl import pseudo_label as pl
 from semiocr.core.ssl.common import TaskData
@@ -36,7 +37,6 @@ from semiocr.core.ssl.teacher import TeacherTask
 from semiocr.core.ssl.weights import build_from_checkpoint, load_start_weights
 from semiocr.core.training.ddp import resolve_device
 from semiocr.core.training.loop import seed_everything
-from semiocr.core.training.rec_data import dataset_hash
 from semiocr.core.training.sinks import ConsoleSink
 from semiocr.core.training.task import EventSink
 

@@ -7,7 +7,6 @@ is identical with any number of workers and after a resume.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,16 +46,6 @@ def filter_samples(samples: Sequence[Sample], charset: Charset, max_text_length:
         else:
             kept.append(s)
     return kept, dropped
-
-
-def dataset_hash(root: str | Path, files: Sequence[str] = ("train.txt", "val.txt", "dict.txt")) -> str:
-    """Content hash of a dataset's label files (those present), for self-describing checkpoints."""
-    h = hashlib.sha256()
-    for name in files:
-        p = Path(root) / name
-        if p.is_file():
-            h.update(name.encode() + b"\0" + p.read_bytes() + b"\0")
-    return h.hexdigest()[:16]
 
 
 @dataclass

@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader
 
 from semiocr.core.augment import get_augment
 from semiocr.core.charset import Charset
+from semiocr.core.data.hashing import dataset_hash
 from semiocr.core.data.labels import DICT_FILE, DatasetError, Sample, read_labelled
 from semiocr.core.eval.recognition import rec_metrics
 from semiocr.core.inference.recognizer import Recognizer
@@ -26,7 +27,6 @@ from semiocr.core.training.rec_data import (
     RecBatch,
     RecCollate,
     RecDataset,
-    dataset_hash,
     filter_samples,
     read_image,
 )
