@@ -45,6 +45,44 @@ def test_predict_keeps_input_order_and_batches_by_width(tmp_path: Path):
     assert all(0 < o.confidence <= 1 for o in out)
 
 
+class _ReadsDarkLeft(nn.Module):
+    """Reads "7" at confidence ~1 when the left quarter of the line is darker than the right quarter, else "1"
+    with a low confidence: an 'upright-only' reader."""
+
+    def __init__(self, charset: Charset):
+        super().__init__()
+        self.charset = charset
+        self.head = nn.Module()
+        self.head.fc = nn.Linear(1, charset.num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, t = x.shape[0], x.shape[-1] // 8
+        logits = torch.full((n, t, self.charset.num_classes), -9.0)
+        logits[:, :, 0] = 9.0
+        q = 40  # the content starts at the left; padding follows, so compare the first two 40 px strips
+        upright = x[:, :, :, :q].mean(dim=(1, 2, 3)) < x[:, :, :, q:2 * q].mean(dim=(1, 2, 3))
+        for i in range(n):
+            logits[i, 1, :] = 0.0 if not upright[i] else -9.0  # unsure: "1" barely above the rest
+            logits[i, 1, self.charset.index("7" if upright[i] else "1")] = 9.0 if upright[i] else 0.5
+        return logits
+
+
+def test_predict_rotate_180_keeps_the_more_confident_orientation(tmp_path: Path):
+    import cv2
+
+    cs = Charset(tuple("0123456789"), use_space=False)
+    line = np.full((48, 80, 3), 255, np.uint8)
+    line[:, :40] = 0  # dark on the left: upright for the reader
+    paths = [tmp_path / "up.png", tmp_path / "down.png"]
+    cv2.imwrite(str(paths[0]), line)
+    cv2.imwrite(str(paths[1]), cv2.rotate(line, cv2.ROTATE_180))
+    plain = pl.predict(_ReadsDarkLeft(cs), paths, cs)
+    assert [p.text for p in plain] == ["7", "1"] and plain[1].confidence < 0.5
+    both = pl.predict(_ReadsDarkLeft(cs), paths, cs, rotate_180=True)
+    assert [(p.text, p.rotated) for p in both] == [("7", False), ("7", True)]
+    assert both[1].confidence > 0.99 and both[0].confidence == plain[0].confidence
+
+
 def test_select_threshold_then_top_fraction():
     labels = [pl.PseudoLabel(Path(f"{i}"), "12" if i else "", c) for i, c in enumerate([0.99, 0.5, 0.97, 0.9, 0.2])]
     kept = pl.select(labels, threshold=0.8)
@@ -58,20 +96,21 @@ def test_select_threshold_then_top_fraction():
 def test_write_read_roundtrip_and_kept_file_imports_as_labels(tmp_path: Path):
     root = tmp_path / "ds"
     (root / "images").mkdir(parents=True)
-    labels = [pl.PseudoLabel(root / "images" / f"{i}.png", t, c) for i, (t, c) in
-              enumerate([("123", 0.91), ("4", 0.99), ("77", 0.3)])]
+    labels = [pl.PseudoLabel(root / "images" / f"{i}.png", t, c, r) for i, (t, c, r) in
+              enumerate([("123", 0.91, True), ("4", 0.99, False), ("77", 0.3, False)])]
     kept = pl.select(labels, 0.9)
     files = pl.write_pseudo_labels(tmp_path / "run" / "pseudo" / "round1", labels, kept, root,
                                    {"round": 1, "threshold": 0.9, "model": "x.pt"})
-    assert files["tsv"].read_text().splitlines()[0] == "images/1.png\t4\t0.990000"
+    assert files["tsv"].read_text().splitlines()[:2] == ["images/1.png\t4\t0.990000\t0",
+                                                         "images/0.png\t123\t0.910000\t180"]
     back = pl.read_pseudo_labels(files["tsv"], root)
     ranked = sorted(labels, key=lambda p: -p.confidence)
-    assert [(p.path, p.text) for p in back] == [(lab.path, lab.text) for lab in ranked]
+    assert [(p.path, p.text, p.rotated) for p in back] == [(lab.path, lab.text, lab.rotated) for lab in ranked]
     (root / "train.txt").write_text(files["labels"].read_text())
     imported = read_labelled(root, "train.txt")
     assert [(s.path.name, s.text) for s in imported] == [("1.png", "4"), ("0.png", "123")]
     meta = __import__("json").loads(files["meta"].read_text())
-    assert meta["round"] == 1 and meta["kept"] == 2 and meta["predicted"] == 3
+    assert meta["round"] == 1 and meta["kept"] == 2 and meta["predicted"] == 3 and meta["kept_rotated"] == 1
     prec = pl.precision(kept, {"images/1.png": "4", "images/0.png": "12"}, root)
     assert prec == {"n": 2.0, "precision": 0.5}
 
@@ -80,4 +119,7 @@ def test_read_pseudo_labels_names_bad_line(tmp_path: Path):
     f = tmp_path / "p.tsv"
     f.write_text("a.png\t1\t0.5\nb.png\t2\n")
     with pytest.raises(ValueError, match=r"p.tsv:2: expected path<TAB>text<TAB>confidence"):
+        pl.read_pseudo_labels(f, tmp_path)
+    f.write_text("a.png\t1\t0.5\t90\n")
+    with pytest.raises(ValueError, match=r"p.tsv:1: angle must be 0 or 180"):
         pl.read_pseudo_labels(f, tmp_path)

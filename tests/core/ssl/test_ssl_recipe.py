@@ -82,7 +82,7 @@ def test_joint_run_writes_outputs_and_resumes_in_the_right_round(digit_dataset, 
     assert meta["arch"] == "ssl-test-small" and meta["charset"]["chars"] == "0123456789"
     assert meta["task"] in ("ssl-student", "ssl-teacher")
     pseudo_rows = (out / "pseudo_labels.tsv").read_text().splitlines()
-    assert len(pseudo_rows) == len(truth) and all(len(r.split("\t")) == 3 for r in pseudo_rows)
+    assert len(pseudo_rows) == len(truth) and all(len(r.split("\t")) == 4 for r in pseudo_rows)
     assert json.loads((out / "state.json").read_text())["status"] == "succeeded"
 
 

@@ -2,7 +2,8 @@
 
 Per round the recipe writes three files, named ``pseudo_round{k}``:
 
-* ``.tsv`` — every prediction, ``relative/path<TAB>text<TAB>confidence``, best first, for inspection;
+* ``.tsv`` — every prediction, ``relative/path<TAB>text<TAB>confidence<TAB>angle``, best first, for inspection
+  (angle 180: the line was read turned upside down);
 * ``.labels.txt`` — the kept ones in ``train.txt`` format (``path<TAB>text``), importable as labels;
 * ``.json`` — round, threshold, top fraction, model, counts.
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
 from torch import nn
@@ -33,13 +35,19 @@ class PseudoLabel:
     path: Path
     text: str
     confidence: float
+    rotated: bool = False  # read from the image turned by 180° (more confident than upright)
 
 
 def predict(model: nn.Module, paths: Sequence[Path], charset: Charset, batch_size: int = 64,
-            device: str | torch.device = "cpu", max_width: int | None = None, progress: bool = False
-            ) -> list[PseudoLabel]:
+            device: str | torch.device = "cpu", max_width: int | None = None, progress: bool = False,
+            rotate_180: bool = False) -> list[PseudoLabel]:
     """Read every image with ``model`` (logits ``[N,T,C]``) through the shared ``Recognizer`` (one
-    preprocessing, batched by similar width, greedy CTC decoding); input order kept."""
+    preprocessing, batched by similar width, greedy CTC decoding); input order kept.
+
+    With ``rotate_180`` each image is also read turned by 180° and the more confident reading is kept (the job
+    of PP-OCR's 0/180° line classifier): a model that reads upright text then labels upside-down lines, and
+    training on the original image with that label teaches it to read them as they come.
+    """
     rec = Recognizer(model, charset, torch.device(device), batch_size, max_width)
     out: list[PseudoLabel] = []
     chunk = 1024  # bounded memory for large pools; batching by width happens inside each chunk
@@ -50,8 +58,14 @@ def predict(model: nn.Module, paths: Sequence[Path], charset: Charset, batch_siz
         starts = tqdm(starts, desc="pseudo-label", unit="chunk", leave=False)
     for s in starts:
         part = [Path(p) for p in paths[s:s + chunk]]
-        decoded = rec.predict([read_image(p) for p in part])
-        out += [PseudoLabel(p, d.text, d.confidence) for p, d in zip(part, decoded, strict=True)]
+        images = [read_image(p) for p in part]
+        decoded = rec.predict(images)
+        labels = [PseudoLabel(p, d.text, d.confidence) for p, d in zip(part, decoded, strict=True)]
+        if rotate_180:
+            turned = rec.predict([cv2.rotate(im, cv2.ROTATE_180) for im in images])
+            labels = [PseudoLabel(p.path, d.text, d.confidence, True) if d.confidence > p.confidence else p
+                      for p, d in zip(labels, turned, strict=True)]
+        out += labels
     return out
 
 
@@ -85,11 +99,12 @@ def write_pseudo_labels(stem: Path, labels: Sequence[PseudoLabel], kept: Sequenc
     files = {"tsv": stem.with_suffix(".tsv"), "labels": stem.with_suffix(".labels.txt"),
              "meta": stem.with_suffix(".json")}
     ranked = sorted(labels, key=lambda p: -p.confidence)
-    files["tsv"].write_text("".join(f"{_rel(p.path, dataset_root)}\t{p.text}\t{p.confidence:.6f}\n"
-                                    for p in ranked), encoding="utf-8")
+    files["tsv"].write_text("".join(f"{_rel(p.path, dataset_root)}\t{p.text}\t{p.confidence:.6f}\t"
+                                    f"{180 if p.rotated else 0}\n" for p in ranked), encoding="utf-8")
     files["labels"].write_text("".join(f"{_rel(p.path, dataset_root)}\t{p.text}\n" for p in kept), encoding="utf-8")
     confs = [p.confidence for p in labels]
     full_meta = {**meta, "dataset_root": str(dataset_root), "predicted": len(labels), "kept": len(kept),
+                 "read_rotated": sum(p.rotated for p in labels), "kept_rotated": sum(p.rotated for p in kept),
                  "mean_confidence": float(np.mean(confs)) if confs else 0.0,
                  "files": {k: v.name for k, v in files.items()}}
     files["meta"].write_text(json.dumps(full_meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -97,17 +112,22 @@ def write_pseudo_labels(stem: Path, labels: Sequence[PseudoLabel], kept: Sequenc
 
 
 def read_pseudo_labels(path: Path, dataset_root: Path) -> list[PseudoLabel]:
-    """Read a ``.tsv`` pseudo-label file (``path<TAB>text<TAB>confidence``); paths resolve under the dataset."""
+    """Read a ``.tsv`` pseudo-label file (``path<TAB>text<TAB>confidence[<TAB>angle]``); paths resolve under the
+    dataset."""
     out = []
     for lineno, line in read_text_lines(path):
         parts = line.split("\t")
-        if len(parts) != 3:
-            raise DatasetError(f"{path}:{lineno}: expected path<TAB>text<TAB>confidence, got {len(parts)} fields")
+        if len(parts) not in (3, 4):
+            raise DatasetError(f"{path}:{lineno}: expected path<TAB>text<TAB>confidence<TAB>angle, got {len(parts)} "
+                               "fields")
         try:
             conf = float(parts[2])
         except ValueError:
             raise DatasetError(f"{path}:{lineno}: confidence {parts[2]!r} is not a number") from None
-        out.append(PseudoLabel(dataset_root / parts[0], parts[1], conf))
+        angle = parts[3] if len(parts) == 4 else "0"
+        if angle not in ("0", "180"):
+            raise DatasetError(f"{path}:{lineno}: angle must be 0 or 180, got {angle!r}")
+        out.append(PseudoLabel(dataset_root / parts[0], parts[1], conf, angle == "180"))
     return out
 
 

@@ -152,9 +152,10 @@ class Recipe:
         else:
             labels = pl.predict(model.to(self.device), [s.path for s in self.inputs.unlabelled],
                                 self.inputs.charset, self.cfg.data.eval_batch_size, self.device,
-                                self.cfg.data.max_width, progress=True)
+                                self.cfg.data.max_width, progress=True, rotate_180=pcfg.rotate_180)
         kept = pl.select(labels, pcfg.threshold, frac, pcfg.min_length)
-        meta = {"round": round_index, "threshold": pcfg.threshold, "top_fraction": frac, "model": source}
+        meta = {"round": round_index, "threshold": pcfg.threshold, "top_fraction": frac, "model": source,
+                "rotate_180": pcfg.rotate_180}
         pl.write_pseudo_labels(path, labels, kept, self.inputs.root, meta)
         self.log("metrics", {"stage": f"pseudo_{stem}", "round": round_index, "pseudo_count": len(kept),
                              "pool": len(labels), "threshold": pcfg.threshold, "top_fraction": frac})
