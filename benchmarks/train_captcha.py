@@ -19,11 +19,11 @@ from pathlib import Path
 
 import torch
 
+from semiocr.core.data.images import read_image
 from semiocr.core.data.labels import read_labelled
 from semiocr.core.eval.recognition import evaluate_samples
 from semiocr.core.inference.recognizer import Recognizer
 from semiocr.core.training.config import TrainConfig
-from semiocr.core.training.rec_data import read_image
 from semiocr.core.training.sinks import ConsoleSink, JsonlSink, MultiSink, read_jsonl
 from semiocr.core.training.supervised import train_supervised
 

@@ -104,7 +104,8 @@ def step_ocr(ctx: DemoContext) -> str:
     import cv2
 
     from semiocr.core.data.detection import read_det_labels
-    from semiocr.core.eval.det_report import evaluate_e2e, load_image
+    from semiocr.core.data.images import read_image
+    from semiocr.core.eval.det_report import evaluate_e2e
     from semiocr.core.pipeline import build_pipeline, draw_result
     from semiocr.core.training.ddp import resolve_device
     from semiocr.demo import DET_PRESET
@@ -125,7 +126,7 @@ def step_ocr(ctx: DemoContext) -> str:
         stem = Path(page.path).stem
         doc = {"image": str(page.path), **result.to_dict()}
         (out / f"{stem}.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
-        cv2.imwrite(str(out / f"{stem}.jpg"), draw_result(load_image(page.path), result))
+        cv2.imwrite(str(out / f"{stem}.jpg"), draw_result(read_image(page.path), result))
         pictures.append(out / f"{stem}.jpg")
     s = report["summary"]
     ctx.results.update(ocr_dir=out, ocr_pictures=pictures, ocr_summary=s)

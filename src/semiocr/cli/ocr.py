@@ -19,8 +19,8 @@ def predict_ocr(
     """Detect, rectify and read every text line; prints one JSON line per image."""
     import cv2
 
+    from semiocr.core.data.images import read_image
     from semiocr.core.data.labels import DatasetError
-    from semiocr.core.eval.det_report import load_image
     from semiocr.core.pipeline import build_pipeline, draw_result
     from semiocr.core.training.checkpoint import CheckpointError
 
@@ -33,7 +33,7 @@ def predict_ocr(
     failed = 0
     for path in images:
         try:
-            img = load_image(path)
+            img = read_image(path)
         except ValueError as e:
             typer.echo(f"error: {e}", err=True)
             failed += 1

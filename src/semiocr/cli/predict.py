@@ -18,10 +18,10 @@ def predict_rec(
     as_json: bool = typer.Option(False, "--json", help="JSON lines with per-character scores"),
 ) -> None:
     """Recognise text-line images."""
+    from semiocr.core.data.images import read_image
     from semiocr.core.data.labels import DatasetError
     from semiocr.core.inference.recognizer import Recognizer
     from semiocr.core.training.checkpoint import CheckpointError
-    from semiocr.core.training.rec_data import read_image
 
     try:
         rec = Recognizer.from_checkpoint(weights, device=device)

@@ -41,6 +41,7 @@ def test_exif_orientation_applied(tmp_path):
     img.save(tmp_path / "r.jpg", exif=exif.tobytes())
     arr, info = read_image_info(tmp_path / "r.jpg")
     assert arr.shape[:2] == (30, 10) and (info.width, info.height) == (10, 30) and "exif-rotated" in info.notes
+    assert read_image(tmp_path / "r.jpg").shape == (30, 10, 3)  # the models' reader turns it the same way
 
 
 def test_bad_files_raise_clear_errors(tmp_path):
@@ -55,7 +56,9 @@ def test_bad_files_raise_clear_errors(tmp_path):
     ok, buf = cv2.imencode(".jpg", np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8))
     (tmp_path / "trunc.jpg").write_bytes(buf.tobytes()[: len(buf) // 2])
     with pytest.raises(ImageError, match="corrupt or truncated"):
-        read_image(tmp_path / "trunc.jpg")
+        read_image_info(tmp_path / "trunc.jpg")  # the validator's full decode; the models' reader is OpenCV's
+    with pytest.raises(ImageError, match=r"train.txt:3: .*text.png: not a readable image"):
+        read_image(tmp_path / "text.png", source="train.txt:3")
     with pytest.raises(ImageError, match="empty image data"):
         decode_image_bytes(b"")
 
@@ -71,3 +74,9 @@ def test_decompression_bomb_rejected_before_decoding(tmp_path):
         decode_image_bytes(data)
     with pytest.raises(ImageError, match=r"64x64 = 4,096 pixels, over the limit of 1,000 pixels"):
         decode_image_bytes(cv2.imencode(".png", np.zeros((64, 64), np.uint8))[1].tobytes(), max_pixels=1000)
+
+
+def test_jpeg_pixels_match_opencv_imread(tmp_path):
+    rng = np.random.default_rng(1)
+    cv2.imwrite(str(tmp_path / "p.jpg"), rng.integers(0, 255, (40, 90, 3), dtype=np.uint8))
+    np.testing.assert_array_equal(read_image(tmp_path / "p.jpg"), cv2.imread(str(tmp_path / "p.jpg")))

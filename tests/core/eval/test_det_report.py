@@ -13,7 +13,7 @@ from det_tiny_models import DarkInkDetector
 
 from semiocr.core.det.detector import TextDetector
 from semiocr.core.det.postprocess import DBPostprocessConfig
-from semiocr.core.eval.det_report import evaluate_detection, load_image
+from semiocr.core.eval.det_report import evaluate_detection
 
 
 @dataclass
@@ -56,10 +56,3 @@ def test_report_counts_misses_and_writes_files(tmp_path: Path) -> None:
     assert json.loads((out / "summary.json").read_text())["n_match"] == 6
     pictures = sorted((out / "errors").iterdir())
     assert len(pictures) == 1 and pictures[0].name.endswith("p2.jpg")
-
-
-def test_unreadable_image_names_the_file(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.png"
-    bad.write_bytes(b"not an image")
-    with pytest.raises(ValueError, match="bad.png"):
-        load_image(bad)

@@ -1,27 +1,35 @@
 """Safe image loading: header size checked before decoding, truncation detected, every format made BGR uint8.
 
-One decoder (Pillow) for datasets, the service and the validator, so that "it decodes" means the same
-everywhere. The pixel count is read from the header (``Image.open`` is lazy) and checked against
-``max_pixels`` before any pixel is decoded, so a decompression bomb costs a few bytes of reading.
+Every image the package reads comes through here. The pixel count is read from the header (``Image.open`` is
+lazy) and checked against ``max_pixels`` before any pixel is decoded, so a decompression bomb costs a few bytes
+of reading. The validator decodes with Pillow (``read_image_info``: mode, format, EXIF notes); the models'
+reader ``load_bgr`` decodes JPEG with OpenCV, as PP-OCR and RapidOCR do, so pixels match theirs exactly.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from semiocr.core.data.labels import DatasetError
 from semiocr.core.preprocess import ensure_bgr_uint8
 
 DEFAULT_MAX_PIXELS = 64_000_000  # e.g. 8000 x 8000; a 600 dpi A4 scan is about 35 M pixels
 
 
-class ImageError(ValueError):
+class ImageError(DatasetError):
     """An image cannot be used: missing, empty, not an image, truncated, or too large."""
+
+
+class _UnknownFormat(ImageError):
+    """Pillow does not recognise the format (OpenCV may still decode it)."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +93,9 @@ def _open(source: Path | bytes, name: str, max_pixels: int) -> Image.Image:
     except Image.DecompressionBombError as e:
         raise ImageError(f"{name}: image is over the limit of {max_pixels:,} pixels (possible decompression "
                          f"bomb; Pillow: {e}); not decoded") from None
-    except (UnidentifiedImageError, OSError, ValueError) as e:
+    except UnidentifiedImageError as e:
+        raise _UnknownFormat(f"{name}: not a readable image ({e})") from None
+    except (OSError, ValueError) as e:
         raise ImageError(f"{name}: not a readable image ({e})") from None
     w, h = img.size
     if w <= 0 or h <= 0:
@@ -116,18 +126,39 @@ def read_image_info(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> t
     return _decode(Path(path), str(path), max_pixels)
 
 
-def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Decode ``path`` safely into a 3-channel BGR uint8 array (the input of ``core.preprocess``)."""
-    arr, _ = _decode(Path(path), str(path), max_pixels)
-    return ensure_bgr_uint8(arr)
-
-
-def decode_image_bytes(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, name: str = "<upload>") -> np.ndarray:
-    """Decode encoded image bytes (an upload) safely into BGR uint8; raises ``ImageError`` with a reason."""
-    arr, _ = _decode(data, name, max_pixels)
-    return ensure_bgr_uint8(arr)
-
-
 def decode_image_info(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, ImageInfo]:
     """Like ``read_image_info`` for bytes already read (the validator hashes and decodes one read)."""
     return _decode(data, name, max_pixels)
+
+
+def read_image(path: str | Path, source: str = "", max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Read an image file for the models as 3-channel BGR uint8 (``decode_image_bytes``); raises ``ImageError``
+    naming ``source`` (e.g. the label line) and the path."""
+    name = f"{source}: {path}" if source else str(path)
+    if not Path(path).is_file():
+        raise ImageError(f"{name}: image file not found")
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise ImageError(f"{name}: cannot read image ({e.strerror or e})") from None
+    return decode_image_bytes(data, max_pixels, name)
+
+
+def decode_image_bytes(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, name: str = "<upload>") -> np.ndarray:
+    """Decode an encoded image (a file's bytes, an upload) as 3-channel BGR uint8; raises ``ImageError``.
+
+    The size is checked from the header first. JPEG is decoded by OpenCV in colour with EXIF orientation applied,
+    like ``cv2.imread`` in PP-OCR / RapidOCR; other formats keep their channels so that grayscale, 16-bit and
+    alpha (composited on white) convert the same way everywhere (``ensure_bgr_uint8``). A truncated JPEG decodes
+    as OpenCV leaves it (the missing rows grey); the dataset validator rejects such files (``read_image_info``).
+    """
+    if not data:
+        raise ImageError(f"{name}: empty image data (0 bytes)")
+    fmt = None
+    # over the pixel limit raises here, before decoding; a format only OpenCV knows is decoded unchecked
+    with contextlib.suppress(_UnknownFormat):
+        fmt = _open(data, name, max_pixels).format
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR if fmt == "JPEG" else cv2.IMREAD_UNCHANGED)
+    if img is None or img.size == 0:
+        raise ImageError(f"{name}: not a readable image (no decoder recognises the data)")
+    return ensure_bgr_uint8(img)

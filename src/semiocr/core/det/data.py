@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from semiocr.core.data.images import read_image
 from semiocr.core.det.augment import DetAugConfig, augment_det
 from semiocr.core.det.labels import DBLabelConfig, make_db_targets
 from semiocr.core.det.loss import DBBatchTargets
@@ -25,15 +25,6 @@ class DetSampleLike(Protocol):
     polygons: list[np.ndarray]
     ignore: list[bool]
     source: str
-
-
-def read_page(path: str | Path, source: str = "") -> np.ndarray:
-    """Read a page as BGR uint8 (Unicode paths work); raises ``ValueError`` naming the label line."""
-    buf = np.fromfile(str(path), dtype=np.uint8) if Path(path).is_file() else np.zeros(0, np.uint8)
-    img = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf.size else None
-    if img is None:
-        raise ValueError(f"{source + ': ' if source else ''}cannot read image {path}")
-    return img
 
 
 @dataclass
@@ -68,7 +59,7 @@ class DetDataset(Dataset):
         index, epoch = key if isinstance(key, tuple) else (key, 0)
         s = self.samples[index]
         rng = np.random.default_rng([self.seed, epoch, index])
-        img, polys, ignore = augment_det(read_page(s.path, s.source), s.polygons, s.ignore, rng, self.aug)
+        img, polys, ignore = augment_det(read_image(s.path, s.source), s.polygons, s.ignore, rng, self.aug)
         t = make_db_targets(img.shape[:2], polys, ignore, self.labels)
         maps = [t.shrink_map, t.shrink_mask, t.thresh_map, t.thresh_mask]
         return normalize(img, self.mean, self.std), maps, str(s.path)

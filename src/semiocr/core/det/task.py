@@ -17,8 +17,9 @@ from pydantic import Field
 from torch import nn
 from torch.utils.data import DataLoader
 
+from semiocr.core.data.images import read_image
 from semiocr.core.det.augment import DetAugConfig
-from semiocr.core.det.data import DetBatch, DetDataset, DetSampleLike, collate_det, read_page
+from semiocr.core.det.data import DetBatch, DetDataset, DetSampleLike, collate_det
 from semiocr.core.det.detector import TextDetector
 from semiocr.core.det.loss import DBLoss
 from semiocr.core.det.postprocess import DBPostprocessConfig
@@ -123,7 +124,7 @@ class DetTrainTask(TaskBase):
         if not self.val_samples:
             return {"hmean": 0.0, "precision": 0.0, "recall": 0.0, "n_images": 0}
         if self._val_images is None:
-            self._val_images = [read_page(s.path, s.source) for s in self.val_samples]
+            self._val_images = [read_image(s.path, s.source) for s in self.val_samples]
         module = self.eval_module()
         was_training = module.training
         detector = TextDetector(module, self.cfg.meta(), post=self.cfg.post(), device=self.device)

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from semiocr.core.data.images import read_image
 from semiocr.core.eval.detection import ImageDetResult, aggregate, draw_errors, evaluate_image
 
 
@@ -25,14 +26,6 @@ class DetSampleLike(Protocol):
     polygons: list[np.ndarray]
     texts: list[str]
     ignore: list[bool]
-
-
-def load_image(path: str | Path) -> np.ndarray:
-    """Read an image (any depth/channels as stored); raises ``ValueError`` naming the file when unreadable."""
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if img is None or img.size == 0:
-        raise ValueError(f"{path}: cannot read image")
-    return img
 
 
 def _image_record(sample: DetSampleLike, res: ImageDetResult, extra: dict[str, Any]) -> dict[str, Any]:
@@ -71,7 +64,7 @@ def evaluate_detection(detect: Callable[[np.ndarray], np.ndarray], samples: Sequ
     writer = _Writer(out_dir, max_pictures)
     results, per_image = [], []
     for sample in tqdm(samples, desc="eval det", disable=not progress):
-        img = load_image(sample.path)
+        img = read_image(sample.path)
         polys = [np.asarray(p, np.float32) for p in detect(img)]
         res = evaluate_image(sample.polygons, sample.ignore, polys)
         results.append(res)
@@ -88,7 +81,7 @@ def evaluate_e2e(pipeline: Callable[[np.ndarray], Any], samples: Sequence[DetSam
     writer = _Writer(out_dir, max_pictures)
     results, per_image, n_exact = [], [], 0
     for sample in tqdm(samples, desc="eval ocr", disable=not progress):
-        img = load_image(sample.path)
+        img = read_image(sample.path)
         lines = pipeline(img).lines
         polys = [np.asarray(line.polygon, np.float32) for line in lines]
         res = evaluate_image(sample.polygons, sample.ignore, polys)

@@ -81,7 +81,7 @@ def draw_worst_errors(rows: Sequence[SampleResult], path: str | Path, k: int = 1
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from semiocr.core.training.rec_data import read_image
+    from semiocr.core.data.images import read_image
 
     worst = worst_errors(rows, k)
     if not worst:
@@ -111,7 +111,7 @@ def evaluate_samples(recognizer, samples: Sequence, out_dir: str | Path | None =
     """
     import json
 
-    from semiocr.core.training.rec_data import read_image
+    from semiocr.core.data.images import read_image
 
     images = [read_image(s.path, s.source) for s in samples]
     decoded = recognizer.predict(images)

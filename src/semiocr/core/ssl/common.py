@@ -16,6 +16,7 @@ from torch import nn
 
 from semiocr.core.augment import get_augment
 from semiocr.core.charset import Charset
+from semiocr.core.data.images import read_image
 from semiocr.core.data.labels import Sample
 from semiocr.core.eval.recognition import rec_metrics
 from semiocr.core.inference.recognizer import Recognizer
@@ -24,7 +25,7 @@ from semiocr.core.ssl.ema import ModelEMA
 from semiocr.core.ssl.pseudo_label import PseudoLabel
 from semiocr.core.ssl.sampler import MixedBatchSampler
 from semiocr.core.training.checkpoint import rec_input_spec
-from semiocr.core.training.rec_data import RecBatch, RecCollate, RecDataset, read_image
+from semiocr.core.training.rec_data import RecBatch, RecCollate, RecDataset
 from semiocr.core.training.task import StepOutput, TaskBase
 
 

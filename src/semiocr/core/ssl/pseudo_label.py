@@ -23,9 +23,9 @@ import torch
 from torch import nn
 
 from semiocr.core.charset import Charset
+from semiocr.core.data.images import read_image
 from semiocr.core.data.labels import DatasetError, read_text_lines
 from semiocr.core.inference.recognizer import Recognizer
-from semiocr.core.training.rec_data import read_image
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ import torch
 from torch import nn
 
 from semiocr.core.augment import strong, weak
+from semiocr.core.data.images import read_image
 from semiocr.core.decode import ctc_greedy_decode
 from semiocr.core.preprocess import preprocess_batch
 from semiocr.core.ssl.common import MixedBatch, RecTaskBase, TaskData
 from semiocr.core.ssl.pseudo_label import PseudoLabel
-from semiocr.core.training.rec_data import read_image
 
 
 @dataclass

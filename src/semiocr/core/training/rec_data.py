@@ -9,30 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
 from semiocr.core.augment import Augment
 from semiocr.core.charset import Charset
-from semiocr.core.data.labels import DatasetError, Sample
+from semiocr.core.data.images import read_image
+from semiocr.core.data.labels import Sample
 from semiocr.core.preprocess import REC_HEIGHT, preprocess_batch
-
-
-def read_image(path: str | Path, source: str = "") -> np.ndarray:
-    """Read an image as BGR uint8 (Unicode paths work); raises ``DatasetError`` naming the label line."""
-    where = f"{source}: " if source else ""
-    try:
-        buf = np.fromfile(str(path), dtype=np.uint8)
-    except OSError as e:
-        raise DatasetError(f"{where}cannot read image {path}: {e.strerror}") from None
-    img = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf.size else None
-    if img is None:
-        raise DatasetError(f"{where}image {path} is empty or not a decodable image")
-    return img
 
 
 def filter_samples(samples: Sequence[Sample], charset: Charset, max_text_length: int) -> tuple[list[Sample], list[str]]:

@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader
 from semiocr.core.augment import get_augment
 from semiocr.core.charset import Charset
 from semiocr.core.data.hashing import dataset_hash
+from semiocr.core.data.images import read_image
 from semiocr.core.data.labels import DICT_FILE, DatasetError, Sample, read_labelled
 from semiocr.core.eval.recognition import rec_metrics
 from semiocr.core.inference.recognizer import Recognizer
@@ -28,7 +29,6 @@ from semiocr.core.training.rec_data import (
     RecCollate,
     RecDataset,
     filter_samples,
-    read_image,
 )
 from semiocr.core.training.task import StepOutput, TaskBase
 
