@@ -192,3 +192,18 @@ def test_eval_at_start_keeps_the_start_weights_when_training_never_beats_them(tm
     best = load_checkpoint(tmp_path / "run" / "checkpoints" / "best.pt")["model"]
     assert all(torch.equal(best[k], v) for k, v in start.items())
     assert not torch.equal(task.model.state_dict()["head.fc.weight"], start["head.fc.weight"])  # training moved it
+
+
+def test_freeze_bn_stats_keeps_running_statistics(tmp_path, tiny_config, small_digits):
+    def bn_stats(model):
+        return [(m.running_mean.clone(), m.running_var.clone()) for m in model.modules()
+                if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+
+    for freeze in (True, False):
+        task = _MinimalTask()
+        before = bn_stats(task.model)
+        assert before
+        fit(task, tiny_config(small_digits, tmp_path / f"run{freeze}", epochs=1, freeze_bn_stats=freeze),
+            sink=JsonlSink(tmp_path / "m.jsonl"))
+        same = all(torch.equal(a, c) and torch.equal(b, d) for (a, b), (c, d) in zip(before, bn_stats(task.model)))
+        assert same == freeze

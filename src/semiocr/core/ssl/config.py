@@ -30,6 +30,7 @@ class OptimCfg(_Strict):
     batch_size: int = Field(32, ge=1)
     warmup_epochs: float = Field(0.5, ge=0)
     grad_clip: float | None = 5.0
+    freeze_bn_stats: bool = False  # BatchNorm running statistics fixed (small batches, rounds from good weights)
     eval_every: int = Field(1, ge=1)  # epochs
 
 

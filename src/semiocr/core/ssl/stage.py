@@ -45,7 +45,8 @@ def train_config(optim: OptimCfg, task: TrainTask, out_dir: Path, *, device: str
                        model_kwargs=dict(model_kwargs), output_dir=str(out_dir), epochs=max(1, optim.epochs),
                        batch_size=optim.batch_size, learning_rate=optim.lr, weight_decay=optim.weight_decay,
                        warmup_steps=int(optim.warmup_epochs * steps), eval_interval=optim.eval_every,
-                       grad_clip=optim.grad_clip or 0.0, save_periodic=False, seed=seed, device=device,
+                       grad_clip=optim.grad_clip or 0.0, freeze_bn_stats=optim.freeze_bn_stats, save_periodic=False,
+                       seed=seed, device=device,
                        max_width=max_width or 960, eval_batch_size=eval_batch_size, log_interval=max(1, steps // 4))
 
 

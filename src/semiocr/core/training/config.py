@@ -64,6 +64,8 @@ class TrainConfig(BaseModel):
     weight_decay: float = Field(1e-4, ge=0)
     min_lr_ratio: float = Field(0.0, ge=0, le=1, description="cosine floor as a fraction of learning_rate")
     grad_clip: float = Field(5.0, ge=0, description="max gradient norm (0: off)")
+    freeze_bn_stats: bool = Field(False, description="keep BatchNorm running statistics fixed while training "
+                                                     "(small batches, fine-tuning good weights)")
     amp: bool = Field(True, description="mixed precision on CUDA (ignored on CPU)")
     eval_batch_size: int = Field(64, ge=1, le=MAX_BATCH_SIZE)
 

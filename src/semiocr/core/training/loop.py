@@ -205,6 +205,10 @@ class _Run:
     def run_epoch(self, epoch: int) -> bool:
         """Train the rest of ``epoch``; returns True when a stop was requested (latest saved)."""
         self.task.model.train()
+        if self.cfg.freeze_bn_stats:
+            for m in self.task.model.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.eval()  # normalise with the running statistics and leave them unchanged
         acc: dict[str, float] = {}
         count, t0 = 0, time.perf_counter()
         for batch in _task_batches(self.task, epoch, self.state.epoch_step):
