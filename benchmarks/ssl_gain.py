@@ -147,7 +147,8 @@ def _pseudo_precision(run: Path, root: Path) -> dict[str, dict[str, float]]:
         out[stem.name] = {"kept": len(kept), "pool": len(all_rows),
                           "precision": sum(truth.get(p) == t for p, t in kept) / max(1, len(kept)),
                           "pool_acc": sum(truth.get(r[0]) == r[1] for r in all_rows) / max(1, len(all_rows)),
-                          "threshold": json.loads(meta.read_text())["threshold"]}
+                          "threshold": json.loads(meta.read_text())["threshold"],
+                          "kept_rotated": json.loads(meta.read_text()).get("kept_rotated", 0)}
     return out
 
 
@@ -183,13 +184,14 @@ def markdown(res: dict[str, Any]) -> str:
     extra = f", overrides {' '.join(res['overrides'])}" if res.get("overrides") else ""
     lines = [f"### {res['dataset']} (preset {res['preset']}{extra}, seed {res['seed']}, {res['minutes_total']} min)",
              "",
-             "| model | test acc % | test 1−NED % |", "|---|---|---|"]
-    lines += [f"| {k} | {100 * v['acc']:.1f} | {100 * v['norm_edit']:.1f} |" for k, v in t.items()]
+             "| model | test acc % | test 1−NED % | test CER % |", "|---|---|---|---|"]
+    lines += [f"| {k} | {100 * v['acc']:.1f} | {100 * v['norm_edit']:.1f} | {100 * v['cer']:.1f} |"
+              for k, v in t.items()]
     lines += ["", f"Share of the small supervised→oracle gap closed by distillation: {gap:.2f}", "",
-              "| pseudo-label file | threshold | kept / pool | precision of kept % | pool accuracy % |",
-              "|---|---|---|---|---|"]
-    lines += [f"| {k} | {v['threshold']} | {v['kept']} / {v['pool']} | {100 * v['precision']:.1f} | "
-              f"{100 * v['pool_acc']:.1f} |" for k, v in res["pseudo"].items()]
+              "| pseudo-label file | threshold | kept / pool | kept read at 180° | precision of kept % | "
+              "pool accuracy % |", "|---|---|---|---|---|---|"]
+    lines += [f"| {k} | {v['threshold']} | {v['kept']} / {v['pool']} | {v.get('kept_rotated', 0)} | "
+              f"{100 * v['precision']:.1f} | {100 * v['pool_acc']:.1f} |" for k, v in res["pseudo"].items()]
     return "\n".join(lines) + "\n"
 
 
