@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 
 from semiocr.core.charset import Charset
 from semiocr.core.data.hashing import dataset_hash
@@ -52,21 +53,15 @@ _SYNTH = {"lines": 3000, "val_lines": 100, "optim": _optim(4, 32)}  # start weig
 _CPU_LARGE = {"arch": "rec-tiny", "kwargs": {"channels": [32, 64, 128]}, "synth_pretrain": _SYNTH}  # 375k, T=W/8
 _CPU_SMALL = {"arch": "rec-tiny", "synth_pretrain": _SYNTH}  # 95k parameters, T = W/8 (frame-level KL applies)
 
-_MOBILE = {"arch": "PP-OCRv4-mobile-rec", "pretrained": "PP-OCRv4-mobile-rec"}  # imported RapidOCR weights
+
+def _shipped(name: str) -> dict[str, Any]:
+    """A config file of ``configs/`` as a preset (the benchmark measures exactly what users run)."""
+    return yaml.safe_load((Path(__file__).resolve().parents[1] / "configs" / name).read_text(encoding="utf-8"))
+
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # 2-core CPU, the product's small model: PP-OCRv4 mobile from its imported weights in both roles (a server
-    # model needs a GPU), so the large warm-up is also the small supervised-only model; about an hour per dataset.
-    "cpu": {
-        "device": "cpu",
-        "data": {"max_width": 960, "eval_batch_size": 64},
-        "teacher": {"model": _MOBILE, "warmup": _optim(15, 32, 5e-4, eval_every=3), "rounds": 2,
-                    "round_optim": _optim(2, 32, 3e-4, warmup=0.2), "labelled_share": 0.33, "ema_decay": 0.98,
-                    "ema_warmup_steps": 20, "pseudo": {"threshold": 0.9, "top_fraction_start": 0.5,
-                                                       "top_fraction_step": 0.25}},
-        "student": {"model": _MOBILE, "warmup_from_large": True, "optim": _optim(2, 32, 3e-4, warmup=0.2),
-                    "labelled_share": 0.3, "pseudo": {"threshold": 0.5}, "kd_weight": 1.0, "kd_temperature": 2.0},
-    },
+    # 2-core CPU, the product's small model: PP-OCRv4 mobile from its imported weights in both roles.
+    "cpu": _shipped("lmssl_cpu.yaml"),
     # 2-core CPU, small random-init conv + transformer pair from synthetic pre-training (the first measurement).
     "cpu-tiny": {
         "device": "cpu",
@@ -78,19 +73,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "student": {"model": _CPU_SMALL, "warmup": _optim(60, 16, eval_every=3), "optim": _optim(20, 48, 1e-3),
                     "labelled_share": 0.3, "pseudo": {"threshold": 0.5}, "kd_weight": 1.0, "kd_temperature": 2.0},
     },
-    # GPU: the product's defaults (PP-OCRv4 server → mobile from its pretrained weights), longer schedules.
-    "gpu": {
-        "device": "cuda",
-        "data": {"eval_batch_size": 256},
-        "teacher": {"model": {"arch": "PP-OCRv4-server-rec",
-                              "synth_pretrain": {"lines": 30000, "optim": _optim(10, 128, 1e-3)}},
-                    "warmup": _optim(100, 64, 1e-3), "rounds": 3, "round_optim": _optim(20, 128, 5e-4),
-                    "labelled_share": 0.33, "pseudo": {"threshold": 0.9, "top_fraction_start": 0.5,
-                                                       "top_fraction_step": 0.25}},
-        "student": {"model": {"arch": "PP-OCRv4-mobile-rec", "pretrained": "PP-OCRv4-mobile-rec"},
-                    "warmup": _optim(100, 64, 1e-3), "optim": _optim(40, 128, 5e-4), "labelled_share": 0.3,
-                    "pseudo": {"threshold": 0.5}},
-    },
+    # GPU: the product's defaults (PP-OCRv4 server from synthetic pre-training → mobile from its weights).
+    "gpu": {**_shipped("lmssl_joint.yaml"), "device": "cuda"},
 }
 
 

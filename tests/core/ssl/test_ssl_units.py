@@ -75,7 +75,7 @@ def test_frame_kl_mask_ignores_padding_frames():
     assert float(frame_kl(s, t, 1.0)) > 0.1
 
 
-@pytest.mark.parametrize("name", ["lmssl_joint.yaml", "lmssl_tiny.yaml"])
+@pytest.mark.parametrize("name", ["lmssl_joint.yaml", "lmssl_cpu.yaml", "lmssl_tiny.yaml"])
 def test_shipped_configs_validate(name, tmp_path):
     from pathlib import Path
 
