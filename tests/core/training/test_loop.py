@@ -205,5 +205,6 @@ def test_freeze_bn_stats_keeps_running_statistics(tmp_path, tiny_config, small_d
         assert before
         fit(task, tiny_config(small_digits, tmp_path / f"run{freeze}", epochs=1, freeze_bn_stats=freeze),
             sink=JsonlSink(tmp_path / "m.jsonl"))
-        same = all(torch.equal(a, c) and torch.equal(b, d) for (a, b), (c, d) in zip(before, bn_stats(task.model)))
+        after = bn_stats(task.model)
+        same = all(torch.equal(a, c) and torch.equal(b, d) for (a, b), (c, d) in zip(before, after, strict=True))
         assert same == freeze

@@ -130,7 +130,8 @@ class Recipe:
         self._record(role, "synthetic", res.best)
         return res.best_path
 
-    def _stage(self, task: Any, rel: str, optim: OptimCfg, m: ModelCfg) -> StageResult:
+    def _stage(self, task: Any, rel: str, optim: OptimCfg, m: ModelCfg,
+               start_metrics: Mapping[str, float] | None = None) -> StageResult:
         name, k = rel.replace("/", "_"), int(getattr(task, "round_index", 0))
         self._enter(name, k)
         d = self.cfg.data
@@ -140,7 +141,8 @@ class Recipe:
         def sink(kind: str, payload: Mapping[str, Any]) -> None:
             self.log(kind, {"stage": name, "round": k, **payload})
 
-        return run_stage(task, self.out / rel, tcfg, sink=sink, should_stop=self.should_stop)
+        return run_stage(task, self.out / rel, tcfg, sink=sink, should_stop=self.should_stop,
+                         start_metrics=start_metrics)
 
     def _pseudo(self, model: nn.Module, stem: str, pcfg: PseudoCfg, round_index: int, source: str
                 ) -> list[pl.PseudoLabel]:
@@ -181,15 +183,15 @@ class Recipe:
                           t.warmup, t.model)
         self._record("large", "start", res.start)
         self._record("large", "warmup", res.best)
-        best, best_acc = res.best_path, res.best["acc"]
+        best, best_metrics = res.best_path, res.best
         for k in range(1, t.rounds + 1):
             model = self._model(t.model, best)
             pseudo = self._pseudo(model, f"round{k}", t.pseudo, k, str(best))
             res = self._stage(self._teacher_task(model, pseudo, k, t.round_optim.batch_size, str(best)),
-                              f"large/round{k}", t.round_optim, t.model)
+                              f"large/round{k}", t.round_optim, t.model, start_metrics=best_metrics)
             self._record("large", f"round{k}", res.best)
-            if res.best["acc"] >= best_acc:
-                best, best_acc = res.best_path, res.best["acc"]
+            if res.best["acc"] >= best_metrics["acc"]:
+                best, best_metrics = res.best_path, res.best
         shutil.copyfile(best, self.out / "large_best.pt")
         trained = {k: v for k, v in self.state["results"]["large"].items() if k == "warmup" or k.startswith("round")}
         self._record("large", "final", _best_of(trained))
@@ -212,23 +214,24 @@ class Recipe:
         pseudo = self._pseudo(teacher, "final", s.pseudo, 0, str(teacher_path))
         shutil.copyfile(self.out / "pseudo" / "final.tsv", self.out / "pseudo_labels.tsv")
         start: Path | None = None
+        known: dict[str, float] | None = None  # metrics of ``start`` when a stage here measured them
         if s.warmup_supervised and s.warmup_from_large:
             res = copy_stage(self.out / "large" / "warmup", self.out / "small" / "warmup")
             self.log("log", {"message": "small supervised-only stage = the large warm-up (same model)"})
             self._record("small", "start", res.start)
             self._record("small", "warmup", res.best)
-            start = res.best_path
+            start, known = res.best_path, res.best
         elif s.warmup_supervised:
             warm = s.warmup or s.optim
             first = self._model(s.model, self._start(s.model, "small"))
             res = self._stage(self._student_task(first, [], None, warm.batch_size), "small/warmup", warm, s.model)
             self._record("small", "start", res.start)
             self._record("small", "warmup", res.best)
-            start = res.best_path
+            start, known = res.best_path, res.best
         if start is None:
             start = self._start(s.model, "small")
         res = self._stage(self._student_task(self._model(s.model, start), pseudo, teacher, None,
-                                             str(teacher_path)), "small/distill", s.optim, s.model)
+                                             str(teacher_path)), "small/distill", s.optim, s.model, start_metrics=known)
         if not s.warmup_supervised:
             self._record("small", "start", res.start)
         self._record("small", "distill", res.best)

@@ -73,11 +73,14 @@ def copy_stage(src: Path, dst: Path) -> StageResult:
 
 
 def run_stage(task: TrainTask, out_dir: Path, cfg: TrainConfig, *, sink: EventSink | None = None,
-              should_stop: Callable[[], bool] | None = None) -> StageResult:
+              should_stop: Callable[[], bool] | None = None,
+              start_metrics: Mapping[str, float] | None = None) -> StageResult:
     """Train ``task`` with ``fit`` in ``out_dir``; resume an unfinished stage; skip a finished one.
 
     The start weights are evaluated first (``start.json``) and stay the stage's best unless training beats
-    them on validation, so a stage never hands on weights worse than those it started from.
+    them on validation, so a stage never hands on weights worse than those it started from. A caller that
+    already measured the start weights (a previous stage's best) passes ``start_metrics`` instead and keeps
+    those weights as a candidate itself: the evaluation is not repeated.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     done, start_file = out_dir / "done.json", out_dir / "start.json"
@@ -85,7 +88,9 @@ def run_stage(task: TrainTask, out_dir: Path, cfg: TrainConfig, *, sink: EventSi
     if (finished := finished_stage(out_dir)) is not None:
         return finished
     latest = out_dir / CHECKPOINT_DIR / "latest.pt"
-    if latest.is_file() and not start_file.is_file():  # stopped before this file existed: measure it now
+    if start_metrics is not None:
+        start_file.write_text(json.dumps(dict(start_metrics), indent=2))
+    elif latest.is_file() and not start_file.is_file():  # stopped before this file existed: measure it now
         task.setup(resolve_device(cfg.device), 0, 1)
         start_file.write_text(json.dumps(task.evaluate(), indent=2))
 
@@ -98,7 +103,7 @@ def run_stage(task: TrainTask, out_dir: Path, cfg: TrainConfig, *, sink: EventSi
         outer(kind, payload)
 
     cfg = cfg.model_copy(update={"resume": str(latest) if latest.is_file() else None, "output_dir": str(out_dir),
-                                 "eval_at_start": True})
+                                 "eval_at_start": start_metrics is None})
     result = fit(task, cfg, sink=stage_sink, should_stop=should_stop, run_dir=out_dir)
     if result.reason == "stopped":
         raise StageStopped(f"stop requested in {out_dir} at epoch {result.epoch}, step {result.step}")
