@@ -4,7 +4,7 @@ import pytest
 from data_helpers import png_bomb_bytes
 from PIL import Image
 
-from semiocr.core.data.images import ImageError, decode_image_bytes, read_image, read_image_info
+from semiocr.core.data.images import ImageError, decode_image_bytes, image_size, read_image, read_image_info
 
 
 def test_formats_become_bgr_uint8(tmp_path):
@@ -42,6 +42,7 @@ def test_exif_orientation_applied(tmp_path):
     arr, info = read_image_info(tmp_path / "r.jpg")
     assert arr.shape[:2] == (30, 10) and (info.width, info.height) == (10, 30) and "exif-rotated" in info.notes
     assert read_image(tmp_path / "r.jpg").shape == (30, 10, 3)  # the models' reader turns it the same way
+    assert image_size(tmp_path / "r.jpg") == (10, 30)  # header only, as displayed
 
 
 def test_bad_files_raise_clear_errors(tmp_path):

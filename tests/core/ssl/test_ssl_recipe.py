@@ -142,7 +142,8 @@ def test_large_mode_with_synthetic_start_weights(digit_dataset, tmp_path):
     out = tmp_path / "run"
     optim = {"epochs": 1, "batch_size": 16, "warmup_epochs": 0}
     cfg = _cfg(root, out, "large", **{"teacher.rounds": 1, "teacher.warmup": optim, "teacher.round_optim": optim,
-                                      "teacher.model.synth_pretrain": {"lines": 24, "val_lines": 8, "optim": optim}})
+                                      "teacher.model.synth_pretrain": {"lines": 24, "val_lines": 8, "optim": optim},
+                                      "data.bucket_by_width": True})
     summary = run_lmssl(cfg)
     train = (out / "synth/data/train.txt").read_text().splitlines()
     assert len(train) == 24 and all(set(r.split("\t")[1]) <= set("0123456789") for r in train)

@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -53,6 +54,28 @@ def test_sampler_is_deterministic_per_epoch_and_plain_without_pseudo():
     assert list(s) != first
     with pytest.raises(ValueError, match="labelled_share"):
         MixedBatchSampler(1, 1, 4, 1.5)
+
+
+def test_sampler_by_width_keeps_coverage_and_share_and_narrows_batches():
+    rng = np.random.default_rng(0)
+    n_lab, n_pse = 20, 300
+    widths = list(rng.uniform(1, 20, n_lab + n_pse))
+    plain = MixedBatchSampler(n_lab, n_pse, 16, 0.25, seed=2)
+    bucketed = MixedBatchSampler(n_lab, n_pse, 16, 0.25, seed=2, widths=widths, bucket_group=8)
+    a, b = list(plain), list(bucketed)
+    assert len(b) == len(a) == len(bucketed)
+    assert sorted(j for x in b for j in x if j >= n_lab) == list(range(n_lab, n_lab + n_pse))  # pool once
+    assert [sum(j < n_lab for j in x) for x in b] == [4] * len(b)  # labelled share per batch kept
+
+    def padding(batches):  # mean padded width: each batch is padded to its widest line
+        return np.mean([max(widths[j] for j in x) for x in batches])
+
+    assert padding(b) < 0.8 * padding(a)
+    assert list(bucketed) == b  # deterministic per epoch
+    bucketed.set_epoch(1)
+    assert list(bucketed) != b
+    with pytest.raises(ValueError, match="widths has 3 entries for 320 samples"):
+        MixedBatchSampler(n_lab, n_pse, 16, widths=[1.0, 2.0, 3.0])
 
 
 def test_frame_kl_zero_for_equal_positive_otherwise_none_when_frames_differ():

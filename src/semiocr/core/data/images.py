@@ -131,6 +131,13 @@ def decode_image_info(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXE
     return _decode(data, name, max_pixels)
 
 
+def image_size(path: str | Path) -> tuple[int, int]:
+    """``(width, height)`` as displayed (EXIF rotation applied), read from the header without decoding."""
+    img = _open(Path(path), str(path), DEFAULT_MAX_PIXELS)
+    w, h = img.size
+    return (h, w) if img.getexif().get(0x0112, 1) in (5, 6, 7, 8) else (w, h)
+
+
 def read_image(path: str | Path, source: str = "", max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read an image file for the models as 3-channel BGR uint8 (``decode_image_bytes``); raises ``ImageError``
     naming ``source`` (e.g. the label line) and the path."""

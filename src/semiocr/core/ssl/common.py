@@ -16,7 +16,7 @@ from torch import nn
 
 from semiocr.core.augment import get_augment
 from semiocr.core.charset import Charset
-from semiocr.core.data.images import read_image
+from semiocr.core.data.images import image_size, read_image
 from semiocr.core.data.labels import Sample
 from semiocr.core.eval.recognition import rec_metrics
 from semiocr.core.inference.recognizer import Recognizer
@@ -42,6 +42,7 @@ class TaskData:
     labelled_aug: str = "weak"
     pseudo_aug: str = "strong"
     data_hash: str | None = None
+    bucket_by_width: bool = False  # batches of similar line width (less padding; see MixedBatchSampler)
 
 
 @dataclass
@@ -79,8 +80,12 @@ class RecTaskBase(TaskBase):
         self.pseudo_weight = pseudo_weight
         self.labelled_ds = RecDataset(data.labelled, get_augment(data.labelled_aug), seed=seed)
         self.pseudo_ds = RecDataset(pseudo_samples(self.pseudo), get_augment(data.pseudo_aug), seed=seed + 1)
+        widths = None
+        if data.bucket_by_width:
+            widths = [w / max(h, 1) for w, h in map(image_size, [s.path for s in data.labelled]
+                                                     + [p.path for p in self.pseudo])]
         self.sampler = MixedBatchSampler(len(data.labelled), len(self.pseudo), data.batch_size, labelled_share,
-                                         seed=seed)
+                                         seed=seed, widths=widths)
         self.collate = RecCollate(data.charset, max_width=data.max_width)
         self.loss_fn = CTCLoss(reduction="none")
         self.ema = ModelEMA(model, ema_decay, ema_warmup_steps) if ema_decay else None

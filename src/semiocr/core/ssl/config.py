@@ -121,6 +121,8 @@ class DataCfg(_Strict):
     use_space: bool = True
     max_width: int | None = Field(960, ge=48)
     eval_batch_size: int = Field(64, ge=1)
+    # training batches of similar line width (each batch is padded to its widest line): for long, varied lines
+    bucket_by_width: bool = False
 
 
 class LmsslConfig(_Strict):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -15,10 +15,16 @@ class MixedBatchSampler:
     labelled samples and a pseudo pool) and fills the rest from the pseudo pool. One epoch covers the
     pseudo pool once; the (smaller) labelled set is cycled in fresh permutations. Without pseudo-labels the
     sampler is a plain shuffled labelled sampler. Order is a pure function of ``seed`` and ``epoch``.
+
+    With ``widths`` (one aspect ratio per index) every run of ``bucket_group`` consecutive batches is re-dealt
+    so that each batch holds lines of similar width (labelled and pseudo parts sorted separately, so every
+    batch keeps its labelled share), and the run's batches are shuffled: a batch is padded to its widest line,
+    so long-line datasets train up to about twice as fast. Each epoch still covers the same samples.
     """
 
     def __init__(self, n_labelled: int, n_pseudo: int, batch_size: int, labelled_share: float = 0.5,
-                 seed: int = 0, drop_last: bool = False):
+                 seed: int = 0, drop_last: bool = False, widths: Sequence[float] | None = None,
+                 bucket_group: int = 16):
         if n_labelled <= 0 and n_pseudo <= 0:
             raise ValueError("MixedBatchSampler needs at least one labelled or pseudo-labelled sample")
         if batch_size <= 0:
@@ -28,6 +34,9 @@ class MixedBatchSampler:
         self.n_labelled, self.n_pseudo = n_labelled, n_pseudo
         self.batch_size, self.labelled_share = batch_size, labelled_share
         self.seed, self.drop_last = seed, drop_last
+        if widths is not None and len(widths) != n_labelled + n_pseudo:
+            raise ValueError(f"widths has {len(widths)} entries for {n_labelled + n_pseudo} samples")
+        self.widths, self.bucket_group = widths, max(1, bucket_group)
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -50,18 +59,40 @@ class MixedBatchSampler:
 
     def __iter__(self) -> Iterator[list[int]]:
         rng = np.random.default_rng([self.seed, self.epoch])
+        batches = self._batches(rng)
+        if self.widths is None:
+            return iter(batches)
+        head = self.labelled_per_batch if self.n_pseudo else 0  # batch positions [0, head) are labelled
+        out: list[list[int]] = []
+        for g in range(0, len(batches), self.bucket_group):
+            out += _by_width(batches[g:g + self.bucket_group], head, self.widths, rng)
+        return iter(out)
+
+    def _batches(self, rng: np.random.Generator) -> list[list[int]]:
         k_lab = self.labelled_per_batch
         lab_stream = _Cycler(self.n_labelled, rng)
         if self.n_pseudo == 0:
             order = rng.permutation(self.n_labelled)
-            for i in range(len(self)):
-                yield [int(j) for j in order[i * self.batch_size:(i + 1) * self.batch_size]]
-            return
+            return [[int(j) for j in order[i * self.batch_size:(i + 1) * self.batch_size]] for i in range(len(self))]
         order = rng.permutation(self.n_pseudo) + self.n_labelled
         per = max(self.batch_size - k_lab, 1)
-        for i in range(len(self)):
-            pseudo = [int(j) for j in order[i * per:(i + 1) * per]]
-            yield lab_stream.take(k_lab) + pseudo
+        return [lab_stream.take(k_lab) + [int(j) for j in order[i * per:(i + 1) * per]] for i in range(len(self))]
+
+
+def _by_width(batches: list[list[int]], head: int, widths: Sequence[float], rng: np.random.Generator
+              ) -> list[list[int]]:
+    """Re-deal ``batches`` so that each holds similar widths: the first ``head`` positions of every batch
+    (labelled) and the rest (pseudo) are pooled, sorted by width and dealt back in the same sizes; the
+    resulting batches come in random order."""
+    parts = [[b[:head] for b in batches], [b[head:] for b in batches]]
+    dealt: list[list[list[int]]] = []
+    for part in parts:
+        pool = sorted((i for p in part for i in p), key=lambda i: widths[i])
+        sizes = [len(p) for p in part]
+        offsets = np.cumsum([0, *sizes])
+        dealt.append([pool[offsets[j]:offsets[j + 1]] for j in range(len(part))])
+    out = [lab + pse for lab, pse in zip(*dealt, strict=True)]
+    return [out[j] for j in rng.permutation(len(out))]
 
 
 class _Cycler:
