@@ -29,11 +29,12 @@ def test_train_eval_predict_rec(tmp_path):
 
     images = [str(root / "images" / f"val_0000{i}.png") for i in range(3)]
     res = runner.invoke(app, ["predict", "rec", "--weights", str(out / "checkpoints" / "best.pt"), "--device", "cpu",
-                              "--json", *images])
+                              "--json", "--rotate-180", *images])
     assert res.exit_code == 0, res.output
     rows = [json.loads(line) for line in res.output.splitlines()]
     assert [r["image"] for r in rows] == images
     assert all(0.0 <= r["confidence"] <= 1.0 and len(r["char_scores"]) == len(r["text"]) for r in rows)
+    assert all(r["angle"] in (0, 180) for r in rows)
     assert np.isfinite([r["confidence"] for r in rows]).all()
 
 

@@ -18,6 +18,8 @@ def eval_rec(
     out: Path | None = typer.Option(None, "--out", help="write predictions.csv, worst_errors.png, metrics.json"),
     device: str = typer.Option("auto", "--device"),
     batch_size: int = typer.Option(32, "--batch-size", min=1),
+    rotate_180: bool = typer.Option(False, "--rotate-180", help="also read each line turned by 180° and keep "
+                                                                "the more confident reading (upside-down text)"),
 ) -> None:
     """Exact / caseless / space-free accuracy, 1 − NED and CER of a recognizer on a labelled split."""
     from semiocr.core.data.labels import DatasetError, read_labelled
@@ -26,7 +28,7 @@ def eval_rec(
     from semiocr.core.training.checkpoint import CheckpointError
 
     try:
-        rec = Recognizer.from_checkpoint(weights, device=device, batch_size=batch_size)
+        rec = Recognizer.from_checkpoint(weights, device=device, batch_size=batch_size, rotate_180=rotate_180)
         samples = read_labelled(data, split)
         metrics, _ = evaluate_samples(rec, samples, out_dir=out)
     except (DatasetError, CheckpointError) as e:

@@ -15,6 +15,8 @@ def predict_ocr(
     out: Path = typer.Option(Path("ocr_output"), "--out", help="writes <name>.json and <name>.jpg per image"),
     text_score: float = typer.Option(0.5, "--text-score", min=0, max=1, help="drop lines read below this score"),
     device: str = typer.Option("cpu", "--device"),
+    rotate_180: bool = typer.Option(False, "--rotate-180", help="also read each line turned by 180° and keep "
+                                                                "the more confident reading (upside-down text)"),
 ) -> None:
     """Detect, rectify and read every text line; prints one JSON line per image."""
     import cv2
@@ -25,7 +27,7 @@ def predict_ocr(
     from semiocr.core.training.checkpoint import CheckpointError
 
     try:
-        pipeline = build_pipeline(det, rec, device=device, text_score=text_score)
+        pipeline = build_pipeline(det, rec, device=device, text_score=text_score, rotate_180=rotate_180)
     except (CheckpointError, DatasetError, ValueError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None

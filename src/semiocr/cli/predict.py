@@ -16,6 +16,8 @@ def predict_rec(
     weights: Path = typer.Option(..., "--weights", "-w", help="checkpoint file or run directory"),
     device: str = typer.Option("auto", "--device"),
     as_json: bool = typer.Option(False, "--json", help="JSON lines with per-character scores"),
+    rotate_180: bool = typer.Option(False, "--rotate-180", help="also read each line turned by 180° and keep "
+                                                                "the more confident reading (upside-down text)"),
 ) -> None:
     """Recognise text-line images."""
     from semiocr.core.data.images import read_image
@@ -24,7 +26,7 @@ def predict_rec(
     from semiocr.core.training.checkpoint import CheckpointError
 
     try:
-        rec = Recognizer.from_checkpoint(weights, device=device)
+        rec = Recognizer.from_checkpoint(weights, device=device, rotate_180=rotate_180)
         decoded = rec.predict([read_image(p) for p in images])
     except (DatasetError, CheckpointError) as e:
         typer.echo(f"error: {e}", err=True)
@@ -32,6 +34,7 @@ def predict_rec(
     for path, d in zip(images, decoded, strict=True):
         if as_json:
             typer.echo(json.dumps({"image": str(path), "text": d.text, "confidence": round(d.confidence, 4),
-                                   "char_scores": [round(s, 4) for s in d.char_scores]}, ensure_ascii=False))
+                                   "angle": d.angle, "char_scores": [round(s, 4) for s in d.char_scores]},
+                                  ensure_ascii=False))
         else:
             typer.echo(f"{path}\t{d.text}\t{d.confidence:.4f}")

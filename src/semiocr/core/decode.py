@@ -21,6 +21,7 @@ class Decoded:
     confidence: float
     char_scores: tuple[float, ...]
     char_frames: tuple[int, ...]
+    angle: int = 0  # 180: read from the image turned upside down (``Recognizer(rotate_180=True)``)
 
 
 def ctc_greedy_decode(probs: np.ndarray | torch.Tensor, charset: Charset) -> list[Decoded]:

@@ -36,17 +36,20 @@ class LineRecognizer(Protocol):
     def predict(self, images: Sequence[np.ndarray]) -> list[Decoded]: ...
 
 
-def load_recognizer(spec: str | Path, device: str = "cpu", batch_size: int = 6) -> Recognizer:
+def load_recognizer(spec: str | Path, device: str = "cpu", batch_size: int = 6, rotate_180: bool = False
+                    ) -> Recognizer:
     """A recognizer from a preset name (``"PP-OCRv4-mobile-rec"``) or a checkpoint file / run directory.
-    Batches of 6 crops sorted by aspect ratio, as RapidOCR, so that results match it."""
+    Batches of 6 crops sorted by aspect ratio, as RapidOCR, so that results match it; ``rotate_180`` also reads
+    each crop upside down and keeps the more confident reading."""
     from semiocr.core.models.pretrained import list_pretrained, load_pretrained
 
     if str(spec) in list_pretrained():
         model, charset, meta = load_pretrained(str(spec))
         if charset is None:
             raise ValueError(f"{spec} is a detector preset, not a recognizer")
-        return Recognizer(model.to(device).eval(), charset, device, batch_size=batch_size, meta=meta)
-    return Recognizer.from_checkpoint(spec, device=device, batch_size=batch_size)
+        return Recognizer(model.to(device).eval(), charset, device, batch_size=batch_size, meta=meta,
+                          rotate_180=rotate_180)
+    return Recognizer.from_checkpoint(spec, device=device, batch_size=batch_size, rotate_180=rotate_180)
 
 
 def rotate_crop(img: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -71,6 +74,7 @@ class OcrLine:
     text: str
     score: float
     box_score: float
+    angle: int = 0  # 180: the crop was read turned upside down (``rotate_180``)
 
 
 @dataclass
@@ -83,7 +87,8 @@ class OcrResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        """JSON-ready dict: ``{"width", "height", "lines": [{"polygon", "text", "score", "box_score"}], ...}``."""
+        """JSON-ready dict: ``{"width", "height", "lines": [{"polygon", "text", "score", "box_score", "angle"}],
+        ...}``."""
         return asdict(self)
 
     def to_json(self, **kw) -> str:
@@ -110,7 +115,8 @@ class OcrPipeline:
         decoded = self.recognizer.predict(crops) if crops else []
         t2 = time.perf_counter()
         lines = [
-            OcrLine(det.boxes[i].round(2).tolist(), d.text, round(d.confidence, 6), round(float(det.scores[i]), 6))
+            OcrLine(det.boxes[i].round(2).tolist(), d.text, round(d.confidence, 6), round(float(det.scores[i]), 6),
+                    d.angle)
             for i, d in zip(order, decoded, strict=True)
             if d.confidence >= self.text_score
         ]
@@ -125,10 +131,13 @@ def draw_result(img: np.ndarray, result: OcrResult) -> np.ndarray:
     return draw_ocr(img, [line.polygon for line in result.lines], [line.text for line in result.lines])
 
 
-def build_pipeline(det: str | Path, rec: str | Path, device: str = "cpu", text_score: float = 0.5) -> OcrPipeline:
+def build_pipeline(det: str | Path, rec: str | Path, device: str = "cpu", text_score: float = 0.5,
+                   rotate_180: bool = False) -> OcrPipeline:
     """``OcrPipeline`` from detector and recognizer weights: preset names (``"PP-OCRv4-mobile-det"``,
-    ``"PP-OCRv4-mobile-rec"``), checkpoint files or run directories (trained or marked weights)."""
+    ``"PP-OCRv4-mobile-rec"``), checkpoint files or run directories (trained or marked weights).
+    ``rotate_180`` reads upside-down lines too (see ``load_recognizer``)."""
     from semiocr.core.det.weights import load_detector
 
     model, meta = load_detector(det, device=device)
-    return OcrPipeline(TextDetector(model, meta, device=device), load_recognizer(rec, device=device), text_score)
+    return OcrPipeline(TextDetector(model, meta, device=device),
+                       load_recognizer(rec, device=device, rotate_180=rotate_180), text_score)

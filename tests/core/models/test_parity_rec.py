@@ -68,3 +68,24 @@ def test_cache_is_reused_and_equal(rec, weights_cache):
     again, _, _ = load_pretrained("PP-OCRv4-mobile-rec", cache=weights_cache)
     for (k, a), (_, b) in zip(model.state_dict().items(), again.state_dict().items(), strict=True):
         assert torch.equal(a, b), k
+
+
+def test_rotate_180_reads_upside_down_lines_and_keeps_upright_ones(rec, images):
+    import cv2
+
+    from semiocr.core.inference.recognizer import Recognizer
+
+    model, charset, _, _ = rec
+    plain, turned = Recognizer(model, charset), Recognizer(model, charset, rotate_180=True)
+    upright = images[:7]
+    upside_down = [cv2.rotate(img, cv2.ROTATE_180) for img in upright]
+
+    def exact(decoded):
+        return sum(d.text.replace(" ", "") == g.replace(" ", "") for d, g in zip(decoded, LINES, strict=False))
+
+    assert exact(plain.predict(upside_down)) <= 1
+    read = turned.predict(upside_down)
+    assert exact(read) >= 5 and all(d.angle == 180 for d in read if d.text.replace(" ", "") in
+                                    {g.replace(" ", "") for g in LINES})
+    both = turned.predict(upright)
+    assert [d.text for d in both] == [d.text for d in plain.predict(upright)] and exact(both) >= 5

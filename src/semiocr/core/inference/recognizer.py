@@ -7,9 +7,11 @@ grouped by aspect ratio so that each batch pads little.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
 from torch import nn
@@ -34,17 +36,19 @@ class Recognizer:
     """A recognition model with its charset: ``predict(images) -> list[Decoded]``."""
 
     def __init__(self, model: nn.Module, charset: Charset, device: str | torch.device = "cpu",
-                 batch_size: int = 32, max_width: int | None = None, meta: dict[str, Any] | None = None):
+                 batch_size: int = 32, max_width: int | None = None, meta: dict[str, Any] | None = None,
+                 rotate_180: bool = False):
         if head_fc(model).out_features != charset.num_classes:
             raise ValueError(f"model head has {head_fc(model).out_features} classes, charset has "
                              f"{charset.num_classes}")
         self.model, self.charset = model, charset
         self.device = torch.device(device) if isinstance(device, str) else device
         self.batch_size, self.max_width, self.meta = batch_size, max_width, meta or {}
+        self.rotate_180 = rotate_180
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "auto", batch_size: int = 32,
-                        max_width: int | None = None) -> Recognizer:
+                        max_width: int | None = None, rotate_180: bool = False) -> Recognizer:
         """Build the architecture named in the checkpoint and load its inference weights."""
         ckpt = load_checkpoint(path)
         meta = ckpt["meta"]
@@ -53,7 +57,7 @@ class Recognizer:
         model = build_model(meta["arch"], num_classes=charset.num_classes, **kwargs)
         model.load_state_dict(ckpt["model"])
         dev = resolve_device(device)
-        return cls(model.to(dev).eval(), charset, dev, batch_size, max_width, meta)
+        return cls(model.to(dev).eval(), charset, dev, batch_size, max_width, meta, rotate_180)
 
     @torch.inference_mode()
     def predict_probs(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -72,8 +76,21 @@ class Recognizer:
         return out  # type: ignore[return-value]
 
     def predict(self, images: Sequence[np.ndarray]) -> list[Decoded]:
-        """Text, confidence and per-character scores of each image (BGR uint8, any size)."""
+        """Text, confidence and per-character scores of each image (BGR uint8, any size).
+
+        With ``rotate_180`` each line is also read turned by 180° and the more confident reading is kept
+        (``Decoded.angle`` 180; its ``char_frames`` then count in the turned image): what PP-OCR's 0/180° line
+        classifier is for, at the cost of a second forward pass.
+        """
         if not images:
             return []
         images = [ensure_bgr_uint8(img) for img in images]
+        out = self._decode(images)
+        if self.rotate_180:
+            turned = self._decode([cv2.rotate(img, cv2.ROTATE_180) for img in images])
+            out = [replace(t, angle=180) if t.confidence > d.confidence else d
+                   for d, t in zip(out, turned, strict=True)]
+        return out
+
+    def _decode(self, images: Sequence[np.ndarray]) -> list[Decoded]:
         return [ctc_greedy_decode(p[None], self.charset)[0] for p in self.predict_probs(images)]

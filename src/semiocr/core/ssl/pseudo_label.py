@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
 from torch import nn
@@ -48,7 +47,7 @@ def predict(model: nn.Module, paths: Sequence[Path], charset: Charset, batch_siz
     of PP-OCR's 0/180° line classifier): a model that reads upright text then labels upside-down lines, and
     training on the original image with that label teaches it to read them as they come.
     """
-    rec = Recognizer(model, charset, torch.device(device), batch_size, max_width)
+    rec = Recognizer(model, charset, torch.device(device), batch_size, max_width, rotate_180=rotate_180)
     out: list[PseudoLabel] = []
     chunk = 1024  # bounded memory for large pools; batching by width happens inside each chunk
     starts = range(0, len(paths), chunk)
@@ -58,14 +57,8 @@ def predict(model: nn.Module, paths: Sequence[Path], charset: Charset, batch_siz
         starts = tqdm(starts, desc="pseudo-label", unit="chunk", leave=False)
     for s in starts:
         part = [Path(p) for p in paths[s:s + chunk]]
-        images = [read_image(p) for p in part]
-        decoded = rec.predict(images)
-        labels = [PseudoLabel(p, d.text, d.confidence) for p, d in zip(part, decoded, strict=True)]
-        if rotate_180:
-            turned = rec.predict([cv2.rotate(im, cv2.ROTATE_180) for im in images])
-            labels = [PseudoLabel(p.path, d.text, d.confidence, True) if d.confidence > p.confidence else p
-                      for p, d in zip(labels, turned, strict=True)]
-        out += labels
+        decoded = rec.predict([read_image(p) for p in part])
+        out += [PseudoLabel(p, d.text, d.confidence, d.angle == 180) for p, d in zip(part, decoded, strict=True)]
     return out
 
 
