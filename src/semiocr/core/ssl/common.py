@@ -69,6 +69,7 @@ class RecTaskBase(TaskBase):
     """
 
     selection_metric = "acc"
+    tiebreak_metric = "norm_edit"  # equal exact match (e.g. 0 on long lines early on): the better 1 − NED wins
     task_name = "ssl"
 
     def __init__(self, model: nn.Module, data: TaskData, pseudo: Sequence[PseudoLabel] = (),

@@ -190,7 +190,7 @@ class Recipe:
             res = self._stage(self._teacher_task(model, pseudo, k, t.round_optim.batch_size, str(best)),
                               f"large/round{k}", t.round_optim, t.model, start_metrics=best_metrics)
             self._record("large", f"round{k}", res.best)
-            if res.best["acc"] >= best_metrics["acc"]:
+            if _score(res.best) >= _score(best_metrics):
                 best, best_metrics = res.best_path, res.best
         shutil.copyfile(best, self.out / "large_best.pt")
         trained = {k: v for k, v in self.state["results"]["large"].items() if k == "warmup" or k.startswith("round")}
@@ -264,11 +264,16 @@ class Recipe:
         return summary
 
 
+def _score(m: Mapping[str, float]) -> tuple[float, float]:
+    """Selection key of validation metrics: exact match, then 1 − NED (as the stages' ``tiebreak_metric``)."""
+    return m["acc"], m.get("norm_edit", 0.0)
+
+
 def _best_of(results: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
-    """The stage metrics with the highest accuracy (later stages win ties)."""
+    """The stage metrics with the best ``_score`` (later stages win ties)."""
     best: dict[str, float] = {}
     for m in results.values():
-        if not best or m["acc"] >= best["acc"]:
+        if not best or _score(m) >= _score(best):
             best = dict(m)
     return best
 
