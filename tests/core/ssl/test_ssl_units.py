@@ -107,3 +107,15 @@ def test_shipped_configs_validate(name, tmp_path):
     path = Path(__file__).resolve().parents[3] / "configs" / name
     cfg = load_config(path, [f"data.root={tmp_path}", "teacher.rounds=1"])
     assert cfg.teacher.rounds == 1 and cfg.mode == "joint" and str(cfg.data.root) == str(tmp_path)
+
+
+def test_recipe_selection_breaks_exact_match_ties_on_norm_edit():
+    from semiocr.core.ssl.common import RecTaskBase
+    from semiocr.core.ssl.recipe import _best_of
+
+    assert RecTaskBase.tiebreak_metric == "norm_edit"
+    runs = {"warmup": {"acc": 0.0, "norm_edit": 0.30}, "round1": {"acc": 0.0, "norm_edit": 0.25},
+            "round2": {"acc": 0.0, "norm_edit": 0.30}}
+    assert _best_of(runs) is not runs["round2"] and _best_of(runs) == runs["round2"]  # a copy; later wins ties
+    assert _best_of({**runs, "round3": {"acc": 0.01, "norm_edit": 0.1}})["acc"] == 0.01
+    assert _best_of({"a": {"acc": 0.0, "norm_edit": 0.4}, "b": {"acc": 0.0, "norm_edit": 0.2}})["norm_edit"] == 0.4
