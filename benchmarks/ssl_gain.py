@@ -19,6 +19,7 @@ plus the precision of the kept pseudo-labels of every round against ``unlabeled_
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -123,6 +124,19 @@ def _test(weights: Path, cfg: LmsslConfig, root: Path) -> dict[str, float]:
     return rec_metrics([p.text for p in preds], [s.text or "" for s in test])
 
 
+def _test_all(models: dict[str, Path], cfg: LmsslConfig, root: Path) -> dict[str, dict[str, float]]:
+    """Test metrics of each model; identical weight files (a stage reused or copied as a final model) are
+    evaluated once."""
+    done: dict[str, dict[str, float]] = {}
+    out = {}
+    for name, path in models.items():
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest not in done:
+            done[digest] = _test(path, cfg, root)
+        out[name] = done[digest]
+    return out
+
+
 def _pseudo_precision(run: Path, root: Path) -> dict[str, dict[str, float]]:
     truth, out = _truth(root), {}
     for meta in sorted((run / "pseudo").glob("*.json")):
@@ -156,7 +170,7 @@ def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int, o
     res = {"dataset": name, "preset": preset, "overrides": list(overrides), "seed": seed,
            "minutes_joint": round(t_joint / 60, 1),
            "minutes_total": round((time.time() - t0) / 60, 1), "val_summary": summary,
-           "test": {k: _test(p, cfg, root) for k, p in models.items()}, "pseudo": _pseudo_precision(run, root)}
+           "test": _test_all(models, cfg, root), "pseudo": _pseudo_precision(run, root)}
     (out / name / "results.json").write_text(json.dumps(res, indent=2) + "\n")
     return res
 
