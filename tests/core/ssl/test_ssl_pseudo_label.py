@@ -83,6 +83,24 @@ def test_predict_rotate_180_keeps_the_more_confident_orientation(tmp_path: Path)
     assert both[1].confidence > 0.99 and both[0].confidence == plain[0].confidence
 
 
+def test_rotation_helps_only_when_val_lines_come_upside_down(tmp_path: Path):
+    import cv2
+
+    from semiocr.core.data.labels import Sample
+
+    cs = Charset(tuple("0123456789"), use_space=False)
+    line = np.full((48, 80, 3), 255, np.uint8)
+    line[:, :40] = 0
+    up, down = tmp_path / "up.png", tmp_path / "down.png"
+    cv2.imwrite(str(up), line)
+    cv2.imwrite(str(down), cv2.rotate(line, cv2.ROTATE_180))
+    helps, accs = pl.rotation_helps(_ReadsDarkLeft(cs), [Sample(up, "7", "val.txt:1"), Sample(down, "7", "val.txt:2")],
+                                    cs)
+    assert helps and accs == {"upright": 0.5, "both": 1.0}
+    helps, accs = pl.rotation_helps(_ReadsDarkLeft(cs), [Sample(up, "7", "val.txt:1")], cs)
+    assert not helps and accs == {"upright": 1.0, "both": 1.0}
+
+
 def test_select_threshold_then_top_fraction():
     labels = [pl.PseudoLabel(Path(f"{i}"), "12" if i else "", c) for i, c in enumerate([0.99, 0.5, 0.97, 0.9, 0.2])]
     kept = pl.select(labels, threshold=0.8)

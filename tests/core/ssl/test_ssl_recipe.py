@@ -189,6 +189,11 @@ def test_same_model_joint_run_reuses_the_large_warmup_as_the_small_supervised_st
     assert json.loads((out / "large/round1/start.json").read_text()) == done["best"]
     assert json.loads((out / "small/distill/start.json").read_text()) == done["best"]
     assert summary["large"]["final"]["acc"] >= done["best"]["acc"]
+    meta = json.loads((out / "pseudo/round1.json").read_text())  # default rotate_180 "auto": decided on val.txt
+    assert meta["rotate_180_setting"] == "auto" and isinstance(meta["rotate_180"], bool)
+    assert meta["rotate_180"] == (meta["rotate_180_val_acc_both"] > meta["rotate_180_val_acc_upright"])
+    with pytest.raises(ValueError, match="rotate_180"):
+        _cfg(root, tmp_path / "x", **{"teacher.pseudo.rotate_180": "sometimes"})
 
 
 def test_warmup_from_large_needs_a_joint_run_with_the_same_model(digit_dataset, tmp_path):

@@ -32,6 +32,11 @@ def width_batches(images: Sequence[np.ndarray], batch_size: int) -> list[list[in
     return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
 
 
+def pick_orientation(upright: Sequence[Decoded], turned: Sequence[Decoded]) -> list[Decoded]:
+    """Per line, the more confident of the upright and the 180°-turned reading (``angle`` 180 for the latter)."""
+    return [replace(t, angle=180) if t.confidence > d.confidence else d for d, t in zip(upright, turned, strict=True)]
+
+
 class Recognizer:
     """A recognition model with its charset: ``predict(images) -> list[Decoded]``."""
 
@@ -87,9 +92,7 @@ class Recognizer:
         images = [ensure_bgr_uint8(img) for img in images]
         out = self._decode(images)
         if self.rotate_180:
-            turned = self._decode([cv2.rotate(img, cv2.ROTATE_180) for img in images])
-            out = [replace(t, angle=180) if t.confidence > d.confidence else d
-                   for d, t in zip(out, turned, strict=True)]
+            out = pick_orientation(out, self._decode([cv2.rotate(img, cv2.ROTATE_180) for img in images]))
         return out
 
     def _decode(self, images: Sequence[np.ndarray]) -> list[Decoded]:

@@ -66,8 +66,8 @@ class PseudoCfg(_Strict):
     min_length: int = Field(1, ge=0)
     weight: float = Field(1.0, gt=0)  # loss weight of pseudo-labelled samples
     # also read each line turned by 180° and keep the more confident reading (upside-down lines, as PP-OCR's
-    # 0/180° classifier would); the pool is read twice
-    rotate_180: bool = True
+    # 0/180° classifier would; the pool is read twice); "auto": only if that reads val.txt better
+    rotate_180: bool | Literal["auto"] = "auto"
 
     def top_fraction(self, round_index: int) -> float | None:
         if self.top_fraction_start is None:

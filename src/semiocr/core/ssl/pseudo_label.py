@@ -17,14 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
 from torch import nn
 
 from semiocr.core.charset import Charset
 from semiocr.core.data.images import read_image
-from semiocr.core.data.labels import DatasetError, read_text_lines
-from semiocr.core.inference.recognizer import Recognizer
+from semiocr.core.data.labels import DatasetError, Sample, read_text_lines
+from semiocr.core.eval.recognition import rec_metrics
+from semiocr.core.inference.recognizer import Recognizer, pick_orientation
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,20 @@ def predict(model: nn.Module, paths: Sequence[Path], charset: Charset, batch_siz
         decoded = rec.predict([read_image(p) for p in part])
         out += [PseudoLabel(p, d.text, d.confidence, d.angle == 180) for p, d in zip(part, decoded, strict=True)]
     return out
+
+
+def rotation_helps(model: nn.Module, samples: Sequence[Sample], charset: Charset, batch_size: int = 64,
+                   device: str | torch.device = "cpu", max_width: int | None = None) -> tuple[bool, dict[str, float]]:
+    """Whether reading lines turned by 180° as well (keeping the more confident reading) makes ``model`` read the
+    labelled ``samples`` more exactly than upright alone; returns the answer and both exact-match rates."""
+    rec = Recognizer(model, charset, torch.device(device), batch_size, max_width)
+    images = [read_image(s.path, s.source) for s in samples]
+    upright = rec.predict(images)
+    both = pick_orientation(upright, rec.predict([cv2.rotate(img, cv2.ROTATE_180) for img in images]))
+    truth = [s.text or "" for s in samples]
+    accs = {k: rec_metrics([r.text for r in reads], truth)["acc"] for k, reads in (("upright", upright),
+                                                                                  ("both", both))}
+    return accs["both"] > accs["upright"], accs
 
 
 def select(labels: Sequence[PseudoLabel], threshold: float | None = None, top_fraction: float | None = None,

@@ -149,19 +149,35 @@ class Recipe:
         """Pseudo-label the pool (or reuse this round's file on resume) and keep the confident ones."""
         path = self.out / "pseudo" / stem
         frac = pcfg.top_fraction(max(round_index, 1))
-        if path.with_suffix(".json").is_file():
+        meta_path = path.with_suffix(".json")
+        if meta_path.is_file():
             labels = pl.read_pseudo_labels(path.with_suffix(".tsv"), self.inputs.root)
+            orientation = {k: v for k, v in json.loads(meta_path.read_text()).items() if k.startswith("rotate_180")}
         else:
+            orientation = self._orientation(model, pcfg.rotate_180)
             labels = pl.predict(model.to(self.device), [s.path for s in self.inputs.unlabelled],
                                 self.inputs.charset, self.cfg.data.eval_batch_size, self.device,
-                                self.cfg.data.max_width, progress=True, rotate_180=pcfg.rotate_180)
+                                self.cfg.data.max_width, progress=True, rotate_180=orientation["rotate_180"])
         kept = pl.select(labels, pcfg.threshold, frac, pcfg.min_length)
         meta = {"round": round_index, "threshold": pcfg.threshold, "top_fraction": frac, "model": source,
-                "rotate_180": pcfg.rotate_180}
+                **orientation}
         pl.write_pseudo_labels(path, labels, kept, self.inputs.root, meta)
         self.log("metrics", {"stage": f"pseudo_{stem}", "round": round_index, "pseudo_count": len(kept),
                              "pool": len(labels), "threshold": pcfg.threshold, "top_fraction": frac})
         return kept
+
+    def _orientation(self, model: nn.Module, setting: bool | str) -> dict[str, Any]:
+        """Whether pseudo-labelling reads lines turned by 180° too: as configured, or (``"auto"``) as measured
+        on ``val.txt`` (``pseudo_label.rotation_helps``)."""
+        if setting != "auto":
+            return {"rotate_180": bool(setting)}
+        d = self.cfg.data
+        helps, accs = pl.rotation_helps(model.to(self.device), self.inputs.val, self.inputs.charset,
+                                        d.eval_batch_size, self.device, d.max_width)
+        self.log("log", {"message": f"val exact match upright {accs['upright']:.4f}, with 180° readings "
+                                    f"{accs['both']:.4f}: pseudo-labels {'with' if helps else 'without'} them"})
+        return {"rotate_180": helps, "rotate_180_setting": "auto", "rotate_180_val_acc_upright": accs["upright"],
+                "rotate_180_val_acc_both": accs["both"]}
 
     # -- the large model ------------------------------------------------------------------------------
     def _teacher_task(self, model: nn.Module, pseudo: list[pl.PseudoLabel], k: int, batch_size: int,
