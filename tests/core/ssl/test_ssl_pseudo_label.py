@@ -45,15 +45,9 @@ def test_predict_keeps_input_order_and_batches_by_width(tmp_path: Path):
     assert all(0 < o.confidence <= 1 for o in out)
 
 
-class _ReadsDarkLeft(nn.Module):
+class _ReadsDarkLeft(_Fixed):
     """Reads "7" at confidence ~1 when the left quarter of the line is darker than the right quarter, else "1"
     with a low confidence: an 'upright-only' reader."""
-
-    def __init__(self, charset: Charset):
-        super().__init__()
-        self.charset = charset
-        self.head = nn.Module()
-        self.head.fc = nn.Linear(1, charset.num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, t = x.shape[0], x.shape[-1] // 8
