@@ -3,7 +3,8 @@
 Every image the package reads comes through here. The pixel count is read from the header (``Image.open`` is
 lazy) and checked against ``max_pixels`` before any pixel is decoded, so a decompression bomb costs a few bytes
 of reading. The validator decodes with Pillow (``read_image_info``: mode, format, EXIF notes); the models'
-reader ``load_bgr`` decodes JPEG with OpenCV, as PP-OCR and RapidOCR do, so pixels match theirs exactly.
+reader ``read_image`` (and ``decode_image_bytes`` for uploads) decodes JPEG with OpenCV, as PP-OCR and RapidOCR
+do, so pixels match theirs exactly.
 """
 
 from __future__ import annotations

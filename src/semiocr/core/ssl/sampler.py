@@ -19,7 +19,7 @@ class MixedBatchSampler:
     With ``widths`` (one aspect ratio per index) every run of ``bucket_group`` consecutive batches is re-dealt
     so that each batch holds lines of similar width (labelled and pseudo parts sorted separately, so every
     batch keeps its labelled share), and the run's batches are shuffled: a batch is padded to its widest line,
-    so long-line datasets train up to about twice as fast. Each epoch still covers the same samples.
+    so datasets of long, varied lines spend much less compute on padding. Each epoch covers the same samples.
     """
 
     def __init__(self, n_labelled: int, n_pseudo: int, batch_size: int, labelled_share: float = 0.5,
