@@ -143,7 +143,7 @@ def test_large_mode_with_synthetic_start_weights(digit_dataset, tmp_path):
     optim = {"epochs": 1, "batch_size": 16, "warmup_epochs": 0}
     cfg = _cfg(root, out, "large", **{"teacher.rounds": 1, "teacher.warmup": optim, "teacher.round_optim": optim,
                                       "teacher.model.synth_pretrain": {"lines": 24, "val_lines": 8, "optim": optim},
-                                      "data.bucket_by_width": True})
+                                      "data.bucket_by_width": True, "selection_metric": "norm_edit"})
     summary = run_lmssl(cfg)
     train = (out / "synth/data/train.txt").read_text().splitlines()
     assert len(train) == 24 and all(set(r.split("\t")[1]) <= set("0123456789") for r in train)
@@ -151,8 +151,12 @@ def test_large_mode_with_synthetic_start_weights(digit_dataset, tmp_path):
     assert (out / "large/synth/done.json").is_file()
     state = json.loads((out / "state.json").read_text())
     assert "synthetic" in state["results"]["large"] and "synthetic" not in summary["large"]
-    assert summary["large"]["final"]["acc"] >= summary["large"]["warmup"]["acc"]
-    assert load_checkpoint(out / "large/warmup/checkpoints/best.pt")["meta"]["arch"] == "ssl-test-large"
+    assert summary["large"]["final"]["norm_edit"] >= summary["large"]["warmup"]["norm_edit"]  # selected on 1 − NED
+    best = load_checkpoint(out / "large/warmup/checkpoints/best.pt")["meta"]
+    assert best["arch"] == "ssl-test-large"
+    events = [json.loads(x) for x in (out / "events.jsonl").read_text().splitlines()]
+    evals = [e for e in events if e["kind"] == "metrics" and e.get("stage") == "large_warmup" and "epoch" in e]
+    assert len(evals) >= 2 and best["metrics"]["norm_edit"] == max(e["norm_edit"] for e in evals)
 
 
 def test_start_weights_must_be_a_file_or_a_preset(digit_dataset, tmp_path):

@@ -110,12 +110,25 @@ def test_shipped_configs_validate(name, tmp_path):
 
 
 def test_recipe_selection_breaks_exact_match_ties_on_norm_edit():
-    from semiocr.core.ssl.common import RecTaskBase
     from semiocr.core.ssl.recipe import _best_of
 
-    assert RecTaskBase.tiebreak_metric == "norm_edit"
     runs = {"warmup": {"acc": 0.0, "norm_edit": 0.30}, "round1": {"acc": 0.0, "norm_edit": 0.25},
             "round2": {"acc": 0.0, "norm_edit": 0.30}}
     assert _best_of(runs) is not runs["round2"] and _best_of(runs) == runs["round2"]  # a copy; later wins ties
     assert _best_of({**runs, "round3": {"acc": 0.01, "norm_edit": 0.1}})["acc"] == 0.01
     assert _best_of({"a": {"acc": 0.0, "norm_edit": 0.4}, "b": {"acc": 0.0, "norm_edit": 0.2}})["norm_edit"] == 0.4
+
+
+def test_selection_on_norm_edit_for_lines_rarely_read_exactly(tmp_path):
+    from semiocr.core.ssl.config import LmsslConfig
+    from semiocr.core.ssl.recipe import _best_of
+
+    start, warm = {"acc": 0.002, "norm_edit": 0.35}, {"acc": 0.0, "norm_edit": 0.59}  # poilus: 1 line exact at start
+    assert _best_of({"start": start, "warmup": warm}) == start
+    assert _best_of({"start": start, "warmup": warm}, "norm_edit") == warm
+    cfg = LmsslConfig.model_validate({"output_dir": str(tmp_path), "data": {"root": str(tmp_path)},
+                                      "selection_metric": "norm_edit"})
+    assert cfg.selection_metric == "norm_edit"
+    with pytest.raises(ValueError, match="selection_metric"):
+        LmsslConfig.model_validate({"output_dir": str(tmp_path), "data": {"root": str(tmp_path)},
+                                    "selection_metric": "cer"})

@@ -43,6 +43,7 @@ class TaskData:
     pseudo_aug: str = "strong"
     data_hash: str | None = None
     bucket_by_width: bool = False  # batches of similar line width (less padding; see MixedBatchSampler)
+    selection_metric: str = "acc"  # val metric that picks a stage's best weights: "acc" or "norm_edit"
 
 
 @dataclass
@@ -68,14 +69,15 @@ class RecTaskBase(TaskBase):
     (the warm-up stages and the baselines).
     """
 
-    selection_metric = "acc"
-    tiebreak_metric = "norm_edit"  # equal exact match (e.g. 0 on long lines early on): the better 1 − NED wins
     task_name = "ssl"
 
     def __init__(self, model: nn.Module, data: TaskData, pseudo: Sequence[PseudoLabel] = (),
                  labelled_share: float = 0.5, pseudo_weight: float = 1.0, ema_decay: float | None = None,
                  ema_warmup_steps: int = 0, seed: int = 0, parent: str | None = None):
         self.model, self.data, self.seed, self.parent = model, data, seed, parent
+        # best weights by ``data.selection_metric``; ties broken by the other of exact match and 1 − NED
+        self.selection_metric = data.selection_metric
+        self.tiebreak_metric = "norm_edit" if data.selection_metric == "acc" else "acc"
         self.pseudo = list(pseudo)
         self._check_charset()
         self.pseudo_weight = pseudo_weight

@@ -135,6 +135,9 @@ class LmsslConfig(_Strict):
     student: StudentCfg = Field(default_factory=StudentCfg)
     device: str = "auto"  # auto | cpu | cuda | cuda:<i>
     seed: int = 0
+    # val metric that picks every stage's best weights (ties broken by the other): exact match, or 1 − NED for
+    # long lines that are rarely read exactly (e.g. handwriting) — PaddleOCR's ``main_indicator``
+    selection_metric: Literal["acc", "norm_edit"] = "acc"
 
     @model_validator(mode="after")
     def _small_needs_teacher(self) -> LmsslConfig:

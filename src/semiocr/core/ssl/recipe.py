@@ -106,7 +106,7 @@ class Recipe:
     def _data(self, batch_size: int, labelled_aug: str, pseudo_aug: str) -> TaskData:
         d, inp = self.cfg.data, self.inputs
         return TaskData(inp.charset, inp.labelled, inp.val, batch_size, d.eval_batch_size, d.max_width,
-                        labelled_aug, pseudo_aug, self.data_hash, d.bucket_by_width)
+                        labelled_aug, pseudo_aug, self.data_hash, d.bucket_by_width, self.cfg.selection_metric)
 
     def _model(self, m: ModelCfg, weights: Path | None = None) -> nn.Module:
         """Build ``m`` and load ``weights`` (start weights or a previous stage's best) when given."""
@@ -124,7 +124,8 @@ class Recipe:
         inp, sp = self.inputs, m.synth_pretrain
         train, val = synth_samples(self.out / "synth" / "data", inp.charset, inp.labelled, sp, self.cfg.seed)
         data = TaskData(inp.charset, train, val, sp.optim.batch_size, self.cfg.data.eval_batch_size,
-                        self.cfg.data.max_width, "weak", "weak", self.data_hash, self.cfg.data.bucket_by_width)
+                        self.cfg.data.max_width, "weak", "weak", self.data_hash, self.cfg.data.bucket_by_width,
+                        self.cfg.selection_metric)
         task = TeacherTask(self._model(m), data, ema_decay=None, seed=self.cfg.seed, parent="synthetic")
         res = self._stage(task, f"{role}/synth", sp.optim, m)
         self._record(role, "synthetic", res.best)
@@ -206,11 +207,11 @@ class Recipe:
             res = self._stage(self._teacher_task(model, pseudo, k, t.round_optim.batch_size, str(best)),
                               f"large/round{k}", t.round_optim, t.model, start_metrics=best_metrics)
             self._record("large", f"round{k}", res.best)
-            if _score(res.best) >= _score(best_metrics):
+            if _score(res.best, self.cfg.selection_metric) >= _score(best_metrics, self.cfg.selection_metric):
                 best, best_metrics = res.best_path, res.best
         shutil.copyfile(best, self.out / "large_best.pt")
         trained = {k: v for k, v in self.state["results"]["large"].items() if k == "warmup" or k.startswith("round")}
-        self._record("large", "final", _best_of(trained))
+        self._record("large", "final", _best_of(trained, self.cfg.selection_metric))
         return self.out / "large_best.pt"
 
     # -- the small model ------------------------------------------------------------------------------
@@ -251,7 +252,8 @@ class Recipe:
         if not s.warmup_supervised:
             self._record("small", "start", res.start)
         self._record("small", "distill", res.best)
-        final = _best_of({k: v for k, v in self.state["results"]["small"].items() if k in ("warmup", "distill")})
+        final = _best_of({k: v for k, v in self.state["results"]["small"].items() if k in ("warmup", "distill")},
+                         self.cfg.selection_metric)
         self._record("small", "final", final)
         chosen = res.best_path if final == res.best else self.out / "small" / "warmup" / "checkpoints" / "best.pt"
         shutil.copyfile(chosen, self.out / "small_best.pt")
@@ -280,16 +282,17 @@ class Recipe:
         return summary
 
 
-def _score(m: Mapping[str, float]) -> tuple[float, float]:
-    """Selection key of validation metrics: exact match, then 1 − NED (as the stages' ``tiebreak_metric``)."""
-    return m["acc"], m.get("norm_edit", 0.0)
+def _score(m: Mapping[str, float], key: str = "acc") -> tuple[float, float]:
+    """Selection key of validation metrics: ``key`` (exact match or 1 − NED), then the other one."""
+    other = "norm_edit" if key == "acc" else "acc"
+    return m[key], m.get(other, 0.0)
 
 
-def _best_of(results: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+def _best_of(results: Mapping[str, Mapping[str, float]], key: str = "acc") -> dict[str, float]:
     """The stage metrics with the best ``_score`` (later stages win ties)."""
     best: dict[str, float] = {}
     for m in results.values():
-        if not best or _score(m) >= _score(best):
+        if not best or _score(m, key) >= _score(best, key):
             best = dict(m)
     return best
 
