@@ -46,3 +46,17 @@ class DBHead(nn.Module):
         thresh = torch.sigmoid(self.thresh(x))
         binary = torch.sigmoid(self.k * (shrink - thresh))
         return torch.cat([shrink, thresh, binary], dim=1)
+
+
+class DBDetector(nn.Module):
+    """A DB text detector: ``backbone`` → ``neck`` → ``head`` (a ``DBHead``), set by subclasses. Input sides must
+    be multiples of 32 (the backbones downsample by 32)."""
+
+    backbone: nn.Module
+    neck: nn.Module
+    head: DBHead
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] % 32 or x.shape[-2] % 32:
+            raise ValueError(f"detector input sides must be multiples of 32, got {list(x.shape[-2:])}")
+        return self.head(self.neck(self.backbone(x)))

@@ -6,16 +6,13 @@ Input ``[N, 3, H, W]`` with H and W multiples of 32, normalised as in the model'
 
 from __future__ import annotations
 
-import torch
-from torch import nn
-
 from semiocr.core.models.det_fpn import RSEFPN
-from semiocr.core.models.det_head import DBHead
+from semiocr.core.models.det_head import DBDetector, DBHead
 from semiocr.core.models.lcnetv3 import PPLCNetV3
 from semiocr.core.models.registry import register_model
 
 
-class PPOCRv4MobileDet(nn.Module):
+class PPOCRv4MobileDet(DBDetector):
     """Backbone → RSE-FPN → DB head (see ``DBHead`` for train-mode outputs)."""
 
     def __init__(self, scale: float = 0.75, fpn_channels: int = 96, with_threshold: bool = True):
@@ -23,11 +20,6 @@ class PPOCRv4MobileDet(nn.Module):
         self.backbone = PPLCNetV3(scale=scale, det=True)
         self.neck = RSEFPN(self.backbone.out_channels, fpn_channels)
         self.head = DBHead(fpn_channels, with_threshold=with_threshold)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] % 32 or x.shape[-2] % 32:
-            raise ValueError(f"detector input sides must be multiples of 32, got {list(x.shape[-2:])}")
-        return self.head(self.neck(self.backbone(x)))
 
 
 @register_model("PP-OCRv4-mobile-det")

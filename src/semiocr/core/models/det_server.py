@@ -11,10 +11,7 @@ in eval mode: probability map ``[N, 1, H, W]``; train mode: the ``[N, 3, H, W]``
 
 from __future__ import annotations
 
-import torch
-from torch import nn
-
-from semiocr.core.models.det_head import DBHead
+from semiocr.core.models.det_head import DBDetector, DBHead
 from semiocr.core.models.det_lkpan import LKPAN
 from semiocr.core.models.hgnet import HGNET_SMALL_DET, PPHGNet, StageSpec
 from semiocr.core.models.registry import register_model
@@ -29,7 +26,7 @@ _TINY_STAGES: tuple[StageSpec, ...] = (
 )
 
 
-class PPOCRv4ServerDet(nn.Module):
+class PPOCRv4ServerDet(DBDetector):
     """PP-HGNet (det) → LKPAN → DB head (see ``DBHead`` for train-mode outputs)."""
 
     def __init__(self, stem: tuple[int, ...] | None = None, stages: tuple[StageSpec, ...] | None = None,
@@ -40,11 +37,6 @@ class PPOCRv4ServerDet(nn.Module):
                                 int(layer_num or HGNET_SMALL_DET["layer_num"]), det=True)  # type: ignore[call-overload]
         self.neck = LKPAN(self.backbone.out_channels, neck_channels)  # type: ignore[arg-type]
         self.head = DBHead(neck_channels, k=k, with_threshold=with_threshold)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] % 32 or x.shape[-2] % 32:
-            raise ValueError(f"detector input sides must be multiples of 32, got {list(x.shape[-2:])}")
-        return self.head(self.neck(self.backbone(x)))
 
 
 @register_model("PP-OCRv4-server-det")
