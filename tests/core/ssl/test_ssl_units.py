@@ -132,3 +132,21 @@ def test_selection_on_norm_edit_for_lines_rarely_read_exactly(tmp_path):
     with pytest.raises(ValueError, match="selection_metric"):
         LmsslConfig.model_validate({"output_dir": str(tmp_path), "data": {"root": str(tmp_path)},
                                     "selection_metric": "cer"})
+
+
+@pytest.mark.parametrize("name", [None, "lmssl_joint.yaml", "lmssl_cpu.yaml"])
+def test_default_teacher_selection_is_scale_free(name, tmp_path):
+    """The teacher's default keeps the top half of the pool in round 1 whatever the confidence scale (handwriting
+    read at ~0.6 as well as meters read at ~1.0), then a quarter more per round."""
+    from pathlib import Path
+
+    from semiocr.core.ssl import pseudo_label as pl
+    from semiocr.core.ssl.config import load_config
+
+    path = Path(__file__).resolve().parents[3] / "configs" / name if name else None
+    p = load_config(path, [f"data.root={tmp_path}", f"output_dir={tmp_path}"]).teacher.pseudo
+    for scale in (0.6, 1.0):
+        pool = [pl.PseudoLabel(Path(f"{i}"), "ab", scale * (0.5 + i / 200)) for i in range(100)]
+        kept = [pl.select(pool, p.threshold, p.top_fraction(k), p.min_length) for k in (1, 2, 3)]
+        assert [len(k) for k in kept] == [50, 75, 100]
+        assert min(x.confidence for x in kept[0]) > max(x.confidence for x in pool if x not in kept[0])
