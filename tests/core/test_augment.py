@@ -35,3 +35,20 @@ def test_unknown_policy_and_none():
     assert get_augment("none") is None
     with pytest.raises(ValueError, match="weak"):
         get_augment("heavy")
+
+
+def test_rotate_180_turns_the_chosen_share_of_lines_and_nothing_else():
+    import cv2
+
+    img = render_line("1234", np.random.default_rng(2))
+    assert get_augment("weak", 0.0) is get_augment("weak")
+    always, half = get_augment("none", 1.0), get_augment("none", 0.5)
+    assert np.array_equal(always(img, np.random.default_rng(0)), cv2.rotate(img, cv2.ROTATE_180))
+    outs = [half(img, np.random.default_rng(i)) for i in range(200)]
+    turned = sum(np.array_equal(o, cv2.rotate(img, cv2.ROTATE_180)) for o in outs)
+    assert all(np.array_equal(o, img) or np.array_equal(o, cv2.rotate(img, cv2.ROTATE_180)) for o in outs)
+    assert 70 <= turned <= 130
+    weak_turned = get_augment("weak", 1.0)(img, np.random.default_rng(3))  # the policy still applies, then turns
+    assert weak_turned.shape[2] == 3 and not np.array_equal(weak_turned, cv2.rotate(img, cv2.ROTATE_180))
+    with pytest.raises(ValueError, match="rotate_180"):
+        get_augment("weak", 1.5)

@@ -123,9 +123,25 @@ def strong(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return img
 
 
-def get_augment(policy: str) -> Augment | None:
-    """The augmentation function of ``policy`` (``"none"`` → ``None``)."""
+def get_augment(policy: str, rotate_180: float = 0.0) -> Augment | None:
+    """The augmentation function of ``policy`` (``"none"`` → ``None``).
+
+    ``rotate_180`` > 0 also turns each line by 180° with that probability, its label unchanged: the model learns to
+    read upside-down lines in one pass (wire markers, nameplates photographed either way round). Keep it 0 where
+    turned characters read as other ones (6/9 in digit strings).
+    """
     table: dict[str, Augment | None] = {"none": None, "weak": weak, "strong": strong}
     if policy not in table:
         raise ValueError(f"unknown augmentation policy {policy!r}; choose one of {', '.join(POLICIES)}")
-    return table[policy]
+    if not 0.0 <= rotate_180 <= 1.0:
+        raise ValueError(f"rotate_180 is a probability in [0, 1], got {rotate_180}")
+    base = table[policy]
+    if rotate_180 == 0.0:
+        return base
+
+    def augment(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        turned = rng.random() < rotate_180
+        img = base(img, rng) if base is not None else img
+        return cv2.rotate(img, cv2.ROTATE_180) if turned else img
+
+    return augment

@@ -206,3 +206,24 @@ def test_warmup_from_large_needs_a_joint_run_with_the_same_model(digit_dataset, 
         _cfg(root, tmp_path, **{"student.warmup_from_large": True})
     with pytest.raises(ValueError, match="needs mode 'joint'"):
         _cfg(root, tmp_path, "large", **{"student.model.arch": "ssl-test-large", "student.warmup_from_large": True})
+
+
+def test_rotate_180_aug_reaches_every_stage_dataset(digit_dataset, tmp_path):
+    import cv2
+    import numpy as np
+
+    from semiocr.core.ssl.recipe import Recipe
+    from semiocr.core.ssl.teacher import TeacherTask
+
+    root, _ = digit_dataset
+    recipe = Recipe(_cfg(root, tmp_path / "run", **{"data.rotate_180_aug": 1.0}))
+    data = recipe._data(8, "none", "none")
+    assert data.rotate_180_aug == 1.0
+    task = TeacherTask(build_model("ssl-test-large", num_classes=recipe.inputs.charset.num_classes), data, [],
+                       ema_decay=None)
+    image = np.zeros((8, 16, 3), np.uint8)
+    image[:, :4] = 255  # bright left edge → bright right edge when turned
+    turned = task.labelled_ds.augment(image, np.random.default_rng(0))
+    assert np.array_equal(turned, cv2.rotate(image, cv2.ROTATE_180))
+    with pytest.raises(ValueError, match="rotate_180_aug"):
+        _cfg(root, tmp_path / "bad", **{"data.rotate_180_aug": 2})

@@ -44,6 +44,7 @@ class TaskData:
     data_hash: str | None = None
     bucket_by_width: bool = False  # batches of similar line width (less padding; see MixedBatchSampler)
     selection_metric: str = "acc"  # val metric that picks a stage's best weights: "acc" or "norm_edit"
+    rotate_180_aug: float = 0.0  # probability of turning a training line by 180° (label unchanged)
 
 
 @dataclass
@@ -81,8 +82,9 @@ class RecTaskBase(TaskBase):
         self.pseudo = list(pseudo)
         self._check_charset()
         self.pseudo_weight = pseudo_weight
-        self.labelled_ds = RecDataset(data.labelled, get_augment(data.labelled_aug), seed=seed)
-        self.pseudo_ds = RecDataset(pseudo_samples(self.pseudo), get_augment(data.pseudo_aug), seed=seed + 1)
+        self.labelled_ds = RecDataset(data.labelled, get_augment(data.labelled_aug, data.rotate_180_aug), seed=seed)
+        self.pseudo_ds = RecDataset(pseudo_samples(self.pseudo), get_augment(data.pseudo_aug, data.rotate_180_aug),
+                                    seed=seed + 1)
         widths = None
         if data.bucket_by_width:
             widths = [w / max(h, 1) for w, h in map(image_size, [s.path for s in data.labelled]

@@ -126,6 +126,9 @@ class DataCfg(_Strict):
     eval_batch_size: int = Field(64, ge=1)
     # training batches of similar line width (each batch is padded to its widest line): for long, varied lines
     bucket_by_width: bool = False
+    # probability of turning a training line by 180° with its label unchanged (every stage): one model reads
+    # upside-down lines in one pass (wire markers); keep 0 where turned characters read as others (6/9)
+    rotate_180_aug: float = Field(0.0, ge=0, le=1)
 
 
 class LmsslConfig(_Strict):

@@ -106,7 +106,8 @@ class Recipe:
     def _data(self, batch_size: int, labelled_aug: str, pseudo_aug: str) -> TaskData:
         d, inp = self.cfg.data, self.inputs
         return TaskData(inp.charset, inp.labelled, inp.val, batch_size, d.eval_batch_size, d.max_width,
-                        labelled_aug, pseudo_aug, self.data_hash, d.bucket_by_width, self.cfg.selection_metric)
+                        labelled_aug, pseudo_aug, self.data_hash, d.bucket_by_width, self.cfg.selection_metric,
+                        d.rotate_180_aug)
 
     def _model(self, m: ModelCfg, weights: Path | None = None) -> nn.Module:
         """Build ``m`` and load ``weights`` (start weights or a previous stage's best) when given."""
@@ -125,7 +126,7 @@ class Recipe:
         train, val = synth_samples(self.out / "synth" / "data", inp.charset, inp.labelled, sp, self.cfg.seed)
         data = TaskData(inp.charset, train, val, sp.optim.batch_size, self.cfg.data.eval_batch_size,
                         self.cfg.data.max_width, "weak", "weak", self.data_hash, self.cfg.data.bucket_by_width,
-                        self.cfg.selection_metric)
+                        self.cfg.selection_metric, self.cfg.data.rotate_180_aug)
         task = TeacherTask(self._model(m), data, ema_decay=None, seed=self.cfg.seed, parent="synthetic")
         res = self._stage(task, f"{role}/synth", sp.optim, m)
         self._record(role, "synthetic", res.best)

@@ -58,6 +58,8 @@ class TrainConfig(BaseModel):
     device: str = Field("auto", description="auto | cpu | cuda | cuda:<i>")
     workers: int = Field(2, ge=0, le=64)
     augment: Literal["none", "weak", "strong"] = "weak"
+    rotate_180_aug: float = Field(0.0, ge=0, le=1, description="probability of turning a training line by 180° "
+                                  "(label unchanged): read upside-down lines in one pass; 0 for digit strings (6/9)")
     max_text_length: int = Field(25, ge=1)
     max_width: int = Field(960, ge=48, description="cap on the padded batch width (pixels)")
     optimizer: Literal["adamw", "adam", "sgd"] = "adamw"

@@ -53,7 +53,8 @@ class SupervisedRecTask(TaskBase):
     def setup(self, device: torch.device, rank: int, world_size: int) -> None:
         self.device = device
         self.model.to(device)
-        self.dataset = RecDataset(self.train_samples, get_augment(self.cfg.augment), seed=self.cfg.seed)
+        augment = get_augment(self.cfg.augment, self.cfg.rotate_180_aug)
+        self.dataset = RecDataset(self.train_samples, augment, seed=self.cfg.seed)
         self.sampler = EpochBatchSampler(len(self.dataset), self.cfg.batch_size, seed=self.cfg.seed,
                                          shuffle=True, drop_last=False, rank=rank, world_size=world_size)
         self.collate = RecCollate(self.charset, max_width=self.cfg.max_width)
