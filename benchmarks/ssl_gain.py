@@ -97,9 +97,8 @@ def _oracle(cfg: LmsslConfig, root: Path, out: Path) -> Path:
     truth = [pl.PseudoLabel(root.resolve() / rel, text, 1.0) for rel, text in _truth(root).items()]
     truth = [p for p in truth if not cs.missing(p.text)]
     s = cfg.student
-    data = TaskData(cs, read_labelled(root, "train.txt"), read_labelled(root, "val.txt"), s.optim.batch_size,
-                    cfg.data.eval_batch_size, cfg.data.max_width, s.labelled_aug, s.pseudo_aug, dataset_hash(root),
-                    cfg.data.bucket_by_width, cfg.selection_metric, cfg.data.rotate_180_aug)
+    data = TaskData.for_run(cfg, cs, read_labelled(root, "train.txt"), read_labelled(root, "val.txt"),
+                            s.optim.batch_size, s.labelled_aug, s.pseudo_aug, dataset_hash(root))
     seed_everything(cfg.seed)
     model = build_model(s.model.arch, num_classes=cs.num_classes, **s.model.kwargs)
     synth = Path(cfg.output_dir) / "small" / "synth" / "checkpoints" / "best.pt"

@@ -21,6 +21,7 @@ from semiocr.core.data.labels import Sample
 from semiocr.core.eval.recognition import rec_metrics
 from semiocr.core.inference.recognizer import Recognizer
 from semiocr.core.losses import CTCLoss
+from semiocr.core.ssl.config import LmsslConfig
 from semiocr.core.ssl.ema import ModelEMA
 from semiocr.core.ssl.pseudo_label import PseudoLabel
 from semiocr.core.ssl.sampler import MixedBatchSampler
@@ -45,6 +46,20 @@ class TaskData:
     bucket_by_width: bool = False  # batches of similar line width (less padding; see MixedBatchSampler)
     selection_metric: str = "acc"  # val metric that picks a stage's best weights: "acc" or "norm_edit"
     rotate_180_aug: float = 0.0  # probability of turning a training line by 180° (label unchanged)
+
+    @classmethod
+    def for_run(cls, cfg: LmsslConfig, charset: Charset, labelled: list[Sample], val: list[Sample], batch_size: int,
+                labelled_aug: str, pseudo_aug: str, data_hash: str | None) -> TaskData:
+        """The data of one stage of the run ``cfg``: the run-wide settings (``cfg.data``, selection metric) filled
+        in, the stage's own (samples, batch size, augmentation policies) given."""
+        d = cfg.data
+        return cls(charset, labelled, val, batch_size, d.eval_batch_size, d.max_width, labelled_aug, pseudo_aug,
+                   data_hash, d.bucket_by_width, cfg.selection_metric, d.rotate_180_aug)
+
+
+def tiebreak_metric(selection_metric: str) -> str:
+    """The validation metric that breaks ties of ``selection_metric``: the other of exact match and 1 − NED."""
+    return "norm_edit" if selection_metric == "acc" else "acc"
 
 
 @dataclass
@@ -78,7 +93,7 @@ class RecTaskBase(TaskBase):
         self.model, self.data, self.seed, self.parent = model, data, seed, parent
         # best weights by ``data.selection_metric``; ties broken by the other of exact match and 1 − NED
         self.selection_metric = data.selection_metric
-        self.tiebreak_metric = "norm_edit" if data.selection_metric == "acc" else "acc"
+        self.tiebreak_metric = tiebreak_metric(data.selection_metric)
         self.pseudo = list(pseudo)
         self._check_charset()
         self.pseudo_weight = pseudo_weight

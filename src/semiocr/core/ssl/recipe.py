@@ -26,7 +26,7 @@ from torch import nn
 from semiocr.core.data.hashing import dataset_hash
 from semiocr.core.models.registry import build_model
 from semiocr.core.ssl import pseudo_label as pl
-from semiocr.core.ssl.common import TaskData
+from semiocr.core.ssl.common import TaskData, tiebreak_metric
 from semiocr.core.ssl.config import LmsslConfig, ModelCfg, OptimCfg, PseudoCfg, dump_config
 from semiocr.core.ssl.inputs import RunInputs, check_inputs
 from semiocr.core.ssl.stage import StageResult, copy_stage, run_stage, train_config
@@ -104,10 +104,9 @@ class Recipe:
 
     # -- building blocks ------------------------------------------------------------------------------
     def _data(self, batch_size: int, labelled_aug: str, pseudo_aug: str) -> TaskData:
-        d, inp = self.cfg.data, self.inputs
-        return TaskData(inp.charset, inp.labelled, inp.val, batch_size, d.eval_batch_size, d.max_width,
-                        labelled_aug, pseudo_aug, self.data_hash, d.bucket_by_width, self.cfg.selection_metric,
-                        d.rotate_180_aug)
+        inp = self.inputs
+        return TaskData.for_run(self.cfg, inp.charset, inp.labelled, inp.val, batch_size, labelled_aug, pseudo_aug,
+                                self.data_hash)
 
     def _model(self, m: ModelCfg, weights: Path | None = None) -> nn.Module:
         """Build ``m`` and load ``weights`` (start weights or a previous stage's best) when given."""
@@ -124,9 +123,8 @@ class Recipe:
             return None
         inp, sp = self.inputs, m.synth_pretrain
         train, val = synth_samples(self.out / "synth" / "data", inp.charset, inp.labelled, sp, self.cfg.seed)
-        data = TaskData(inp.charset, train, val, sp.optim.batch_size, self.cfg.data.eval_batch_size,
-                        self.cfg.data.max_width, "weak", "weak", self.data_hash, self.cfg.data.bucket_by_width,
-                        self.cfg.selection_metric, self.cfg.data.rotate_180_aug)
+        data = TaskData.for_run(self.cfg, inp.charset, train, val, sp.optim.batch_size, "weak", "weak",
+                                self.data_hash)
         task = TeacherTask(self._model(m), data, ema_decay=None, seed=self.cfg.seed, parent="synthetic")
         res = self._stage(task, f"{role}/synth", sp.optim, m)
         self._record(role, "synthetic", res.best)
@@ -285,8 +283,7 @@ class Recipe:
 
 def _score(m: Mapping[str, float], key: str = "acc") -> tuple[float, float]:
     """Selection key of validation metrics: ``key`` (exact match or 1 − NED), then the other one."""
-    other = "norm_edit" if key == "acc" else "acc"
-    return m[key], m.get(other, 0.0)
+    return m[key], m.get(tiebreak_metric(key), 0.0)
 
 
 def _best_of(results: Mapping[str, Mapping[str, float]], key: str = "acc") -> dict[str, float]:
