@@ -109,6 +109,8 @@ class StudentCfg(_Strict):
     pseudo_aug: AugPolicy = "weak"
     kd_weight: float = Field(1.0, ge=0)  # frame-level KL, used when teacher and student frames align
     kd_temperature: float = Field(2.0, gt=0)
+    # frame-level KL only on lines whose teacher reading (as the student sees them) is their training label
+    kd_only_agreeing: bool = False
     ema_decay: float | None = Field(None, ge=0, lt=1)
     ema_warmup_steps: int = Field(100, ge=0)
     warmup_supervised: bool = True  # also record a supervised-only start point for the summary

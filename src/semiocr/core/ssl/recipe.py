@@ -219,7 +219,8 @@ class Recipe:
         s = self.cfg.student
         return StudentTask(model, self._data(batch_size or s.optim.batch_size, s.labelled_aug, s.pseudo_aug), pseudo,
                            teacher=teacher, kd_weight=s.kd_weight, kd_temperature=s.kd_temperature,
-                           labelled_share=s.labelled_share, pseudo_weight=s.pseudo.weight, ema_decay=s.ema_decay,
+                           kd_only_agreeing=s.kd_only_agreeing, labelled_share=s.labelled_share,
+                           pseudo_weight=s.pseudo.weight, ema_decay=s.ema_decay,
                            ema_warmup_steps=s.ema_warmup_steps, seed=self.cfg.seed + 100, parent=parent)
 
     def run_small(self, teacher_path: Path) -> Path:

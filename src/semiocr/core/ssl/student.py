@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from semiocr.core.decode import ctc_greedy_decode
 from semiocr.core.ssl.common import RecTaskBase, TaskData, freeze
 from semiocr.core.ssl.distill import frame_kl
 from semiocr.core.ssl.pseudo_label import PseudoLabel
@@ -37,13 +38,14 @@ class StudentTask(RecTaskBase):
 
     def __init__(self, model: nn.Module, data: TaskData, pseudo: Sequence[PseudoLabel] = (), *,
                  teacher: nn.Module | None = None, kd_weight: float = 1.0, kd_temperature: float = 2.0,
-                 labelled_share: float = 0.5, pseudo_weight: float = 1.0, ema_decay: float | None = None,
-                 ema_warmup_steps: int = 0, seed: int = 0, parent: str | None = None):
+                 kd_only_agreeing: bool = False, labelled_share: float = 0.5, pseudo_weight: float = 1.0,
+                 ema_decay: float | None = None, ema_warmup_steps: int = 0, seed: int = 0, parent: str | None = None):
         super().__init__(model, data, pseudo, labelled_share, pseudo_weight, ema_decay, ema_warmup_steps, seed,
                          parent)
         self.teacher = freeze(teacher) if teacher is not None else None
         self.kd_weight = kd_weight
         self.kd_temperature = kd_temperature
+        self.kd_only_agreeing = kd_only_agreeing
         self.kd_active: bool | None = None  # set on the first batch: do the frame counts match?
 
     def setup(self, device: torch.device, rank: int, world_size: int) -> None:
@@ -58,12 +60,26 @@ class StudentTask(RecTaskBase):
         images = batch.batch.images
         with torch.no_grad():
             t_logits = self.teacher(images)
-        kl = frame_kl(logits, t_logits, self.kd_temperature, content_frame_mask(images, logits.shape[1]))
+        mask = content_frame_mask(images, logits.shape[1])
+        if self.kd_only_agreeing and logits.shape == t_logits.shape:
+            agree = self.teacher_agrees(t_logits, batch.batch.texts)
+            logs["kd_agree"] = float(agree.float().mean())
+            mask = mask & agree[:, None]
+        kl = frame_kl(logits, t_logits, self.kd_temperature, mask)
         self.kd_active = kl is not None
         if kl is None:
             return None
         logs["kd"] = float(kl.detach())
         return self.kd_weight * kl
 
+    def teacher_agrees(self, teacher_logits: torch.Tensor, texts: Sequence[str | None]) -> torch.Tensor:
+        """``[N]`` bool: the teacher's greedy reading of the image as the student sees it (augmented, maybe
+        upside down) is the text the student is trained on. Elsewhere the teacher's frame distribution pulls
+        against that label (e.g. a pool line the teacher labelled by reading it turned by 180°)."""
+        reads = ctc_greedy_decode(teacher_logits.softmax(-1), self.data.charset)
+        return torch.tensor([r.text == (t or "") for r, t in zip(reads, texts, strict=True)],
+                            device=teacher_logits.device)
+
     def checkpoint_meta(self) -> dict[str, Any]:
-        return {**super().checkpoint_meta(), "kd_weight": self.kd_weight, "kd_temperature": self.kd_temperature}
+        return {**super().checkpoint_meta(), "kd_weight": self.kd_weight, "kd_temperature": self.kd_temperature,
+                "kd_only_agreeing": self.kd_only_agreeing}
