@@ -10,7 +10,9 @@ one joint LMSSL run and one oracle run, then reports exact-match accuracy and 1 
 * small distilled (joint) — the joint run's final small weights (the better of warm-up and distillation on val)
 * small oracle           — the small model trained on labelled + the true labels of the unlabelled pool
 
-plus the precision of the kept pseudo-labels of every round against ``unlabeled_truth.txt``.
+plus the precision of the kept pseudo-labels of every round against ``unlabeled_truth.txt``. Each model is also
+read both ways (upright and turned by 180°, the more confident reading kept: ``semiocr eval rec --rotate-180``),
+which shows how much of a gain is learning to read upside-down lines.
 ``unlabeled_truth.txt`` is only read here, never by the training run.
 
     PYTHONPATH=src python benchmarks/ssl_gain.py --datasets captcha --preset cpu --out benchmarks/out/ssl_gain
@@ -115,15 +117,17 @@ def _oracle(cfg: LmsslConfig, root: Path, out: Path) -> Path:
     return run_stage(task, out, tcfg, sink=JsonlSink(out / "metrics.jsonl")).best_path
 
 
-def _test(weights: Path, cfg: LmsslConfig, root: Path) -> dict[str, float]:
+def _test(weights: Path, cfg: LmsslConfig, root: Path, rotate_180: bool) -> dict[str, float]:
     cs = Charset.from_file(root / "dict.txt", use_space=cfg.data.use_space)
     model = build_from_checkpoint(weights, cs)
     test = read_labelled(root, "test.txt")
-    preds = pl.predict(model, [s.path for s in test], cs, cfg.data.eval_batch_size, cfg.device, cfg.data.max_width)
+    preds = pl.predict(model, [s.path for s in test], cs, cfg.data.eval_batch_size, cfg.device, cfg.data.max_width,
+                       rotate_180=rotate_180)
     return rec_metrics([p.text for p in preds], [s.text or "" for s in test])
 
 
-def _test_all(models: dict[str, Path], cfg: LmsslConfig, root: Path) -> dict[str, dict[str, float]]:
+def _test_all(models: dict[str, Path], cfg: LmsslConfig, root: Path, rotate_180: bool = False
+              ) -> dict[str, dict[str, float]]:
     """Test metrics of each model; identical weight files (a stage reused or copied as a final model) are
     evaluated once."""
     done: dict[str, dict[str, float]] = {}
@@ -131,7 +135,7 @@ def _test_all(models: dict[str, Path], cfg: LmsslConfig, root: Path) -> dict[str
     for name, path in models.items():
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         if digest not in done:
-            done[digest] = _test(path, cfg, root)
+            done[digest] = _test(path, cfg, root, rotate_180)
         out[name] = done[digest]
     return out
 
@@ -169,7 +173,8 @@ def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int, o
     res = {"dataset": name, "preset": preset, "overrides": list(overrides), "seed": seed,
            "minutes_joint": round(t_joint / 60, 1),
            "minutes_total": round((time.time() - t0) / 60, 1), "val_summary": summary,
-           "test": _test_all(models, cfg, root), "pseudo": _pseudo_precision(run, root)}
+           "test": _test_all(models, cfg, root), "test_both_ways": _test_all(models, cfg, root, rotate_180=True),
+           "pseudo": _pseudo_precision(run, root)}
     (out / name / "results.json").write_text(json.dumps(res, indent=2) + "\n")
     return res
 
@@ -182,8 +187,9 @@ def markdown(res: dict[str, Any]) -> str:
     extra = f", overrides {' '.join(res['overrides'])}" if res.get("overrides") else ""
     lines = [f"### {res['dataset']} (preset {res['preset']}{extra}, seed {res['seed']}, {res['minutes_total']} min)",
              "",
-             "| model | test acc % | test 1−NED % | test CER % |", "|---|---|---|---|"]
-    lines += [f"| {k} | {100 * v['acc']:.1f} | {100 * v['norm_edit']:.1f} | {100 * v['cer']:.1f} |"
+             "| model | test acc % | test 1−NED % | test CER % | test acc % read both ways |", "|---|---|---|---|---|"]
+    both = {k: f"{100 * v['acc']:.1f}" for k, v in res.get("test_both_ways", {}).items()}  # older results: none
+    lines += [f"| {k} | {100 * v['acc']:.1f} | {100 * v['norm_edit']:.1f} | {100 * v['cer']:.1f} | {both.get(k, '–')} |"
               for k, v in t.items()]
     lines += ["", f"Share of the small supervised→oracle gap closed by distillation: {gap:.2f}", "",
               "| pseudo-label file | threshold | kept / pool | kept read at 180° | precision of kept % | "

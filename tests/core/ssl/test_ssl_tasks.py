@@ -71,6 +71,24 @@ def test_student_task_uses_frame_kl_only_when_frames_align(digit_dataset):
     assert misaligned.kd_active is False and "kd" not in out.logs
 
 
+def test_student_kd_only_where_the_teacher_reads_the_training_label(digit_dataset):
+    root, truth = digit_dataset
+    data = _data(root)
+    cs = data.charset
+    task = StudentTask(build_model("ssl-test-small", num_classes=cs.num_classes), data, _pseudo(root, truth, 8),
+                       teacher=build_model("ssl-test-large", num_classes=cs.num_classes), kd_only_agreeing=True)
+    logits = torch.full((2, 6, cs.num_classes), -5.0)
+    for n, frames in enumerate(([cs.index("1"), 0, cs.index("2"), 0, 0, 0], [cs.index("3")] * 6)):
+        logits[n, torch.arange(6), torch.tensor(frames)] = 5.0
+    assert task.teacher_agrees(logits, ["12", "33"]).tolist() == [True, False]  # CTC collapses "333333" to "3"
+    task.setup(CPU, 0, 1)
+    batch = next(iter(task.train_batches(0)))
+    out = task.training_step(task.model, batch)  # the untrained teacher reads none of the labels: no KL
+    assert out.logs["kd_agree"] == 0.0 and out.logs["kd"] == 0.0
+    task.kd_only_agreeing = False
+    assert task.training_step(task.model, batch).logs["kd"] > 0
+
+
 def test_content_frame_mask_follows_zero_padding():
     x = torch.zeros(2, 3, 48, 320)
     x[0, :, :, :160] = 0.3
