@@ -150,3 +150,21 @@ def test_default_teacher_selection_is_scale_free(name, tmp_path):
         kept = [pl.select(pool, p.threshold, p.top_fraction(k), p.min_length) for k in (1, 2, 3)]
         assert [len(k) for k in kept] == [50, 75, 100]
         assert min(x.confidence for x in kept[0]) > max(x.confidence for x in pool if x not in kept[0])
+
+
+@pytest.mark.parametrize("name", [None, "lmssl_joint.yaml", "lmssl_cpu.yaml"])
+def test_default_student_selection_drops_the_least_confident_tenth(name, tmp_path):
+    """The student learns from the teacher's final labels minus the least confident tenth of the pool (the
+    noisiest labels), and never from a line read below 0.5."""
+    from pathlib import Path
+
+    from semiocr.core.ssl import pseudo_label as pl
+    from semiocr.core.ssl.config import load_config
+
+    path = Path(__file__).resolve().parents[3] / "configs" / name if name else None
+    p = load_config(path, [f"data.root={tmp_path}", f"output_dir={tmp_path}"]).student.pseudo
+    pool = [pl.PseudoLabel(Path(f"{i}"), "ab", 0.5 + i / 200) for i in range(100)]
+    kept = pl.select(pool, p.threshold, p.top_fraction(1), p.min_length)
+    assert sorted(int(x.path.name) for x in kept) == list(range(10, 100))
+    low = [pl.PseudoLabel(Path(f"{i}"), "ab", 0.3 + i / 200) for i in range(100)]  # 0.30 … 0.795
+    assert all(x.confidence >= 0.5 for x in pl.select(low, p.threshold, p.top_fraction(1), p.min_length))
