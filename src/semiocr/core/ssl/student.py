@@ -11,7 +11,7 @@ from torch import nn
 
 from semiocr.core.decode import ctc_greedy_decode
 from semiocr.core.ssl.common import RecTaskBase, TaskData, freeze
-from semiocr.core.ssl.distill import frame_kl
+from semiocr.core.ssl.distill import frame_kl, frames_align
 from semiocr.core.ssl.pseudo_label import PseudoLabel
 
 
@@ -61,7 +61,7 @@ class StudentTask(RecTaskBase):
         with torch.no_grad():
             t_logits = self.teacher(images)
         mask = content_frame_mask(images, logits.shape[1])
-        if self.kd_only_agreeing and logits.shape == t_logits.shape:
+        if self.kd_only_agreeing and frames_align(logits, t_logits):
             agree = self.teacher_agrees(t_logits, batch.batch.texts)
             logs["kd_agree"] = float(agree.float().mean())
             mask = mask & agree[:, None]
