@@ -32,8 +32,10 @@ import yaml
 
 from semiocr.core.charset import Charset
 from semiocr.core.data.hashing import dataset_hash
+from semiocr.core.data.images import read_image
 from semiocr.core.data.labels import read_labelled
 from semiocr.core.eval.recognition import rec_metrics
+from semiocr.core.inference.recognizer import Recognizer
 from semiocr.core.models.registry import build_model
 from semiocr.core.ssl import pseudo_label as pl
 from semiocr.core.ssl.common import TaskData
@@ -117,27 +119,30 @@ def _oracle(cfg: LmsslConfig, root: Path, out: Path) -> Path:
     return run_stage(task, out, tcfg, sink=JsonlSink(out / "metrics.jsonl")).best_path
 
 
-def _test(weights: Path, cfg: LmsslConfig, root: Path, rotate_180: bool) -> dict[str, float]:
+def _test(weights: Path, cfg: LmsslConfig, root: Path) -> tuple[dict[str, float], dict[str, float]]:
+    """Test metrics of ``weights`` read upright, and read both ways (the more confident of upright and 180°)."""
     cs = Charset.from_file(root / "dict.txt", use_space=cfg.data.use_space)
-    model = build_from_checkpoint(weights, cs)
+    rec = Recognizer(build_from_checkpoint(weights, cs), cs, torch.device(cfg.device), cfg.data.eval_batch_size,
+                     cfg.data.max_width)
     test = read_labelled(root, "test.txt")
-    preds = pl.predict(model, [s.path for s in test], cs, cfg.data.eval_batch_size, cfg.device, cfg.data.max_width,
-                       rotate_180=rotate_180)
-    return rec_metrics([p.text for p in preds], [s.text or "" for s in test])
+    reads = rec.predict_both_ways([read_image(s.path, s.source) for s in test])
+    truth = [s.text or "" for s in test]
+    upright, both = (rec_metrics([d.text for d in r], truth) for r in reads)
+    return upright, both
 
 
-def _test_all(models: dict[str, Path], cfg: LmsslConfig, root: Path, rotate_180: bool = False
-              ) -> dict[str, dict[str, float]]:
-    """Test metrics of each model; identical weight files (a stage reused or copied as a final model) are
-    evaluated once."""
-    done: dict[str, dict[str, float]] = {}
-    out = {}
+def _test_all(models: dict[str, Path], cfg: LmsslConfig, root: Path
+              ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """Test metrics of each model read upright and both ways; identical weight files (a stage reused or copied as
+    a final model) are evaluated once."""
+    done: dict[str, tuple[dict[str, float], dict[str, float]]] = {}
+    upright, both = {}, {}
     for name, path in models.items():
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         if digest not in done:
-            done[digest] = _test(path, cfg, root, rotate_180)
-        out[name] = done[digest]
-    return out
+            done[digest] = _test(path, cfg, root)
+        upright[name], both[name] = done[digest]
+    return upright, both
 
 
 def _pseudo_precision(run: Path, root: Path) -> dict[str, dict[str, float]]:
@@ -173,8 +178,8 @@ def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int, o
     res = {"dataset": name, "preset": preset, "overrides": list(overrides), "seed": seed,
            "minutes_joint": round(t_joint / 60, 1),
            "minutes_total": round((time.time() - t0) / 60, 1), "val_summary": summary,
-           "test": _test_all(models, cfg, root), "test_both_ways": _test_all(models, cfg, root, rotate_180=True),
            "pseudo": _pseudo_precision(run, root)}
+    res["test"], res["test_both_ways"] = _test_all(models, cfg, root)
     (out / name / "results.json").write_text(json.dumps(res, indent=2) + "\n")
     return res
 
@@ -188,9 +193,9 @@ def markdown(res: dict[str, Any]) -> str:
     lines = [f"### {res['dataset']} (preset {res['preset']}{extra}, seed {res['seed']}, {res['minutes_total']} min)",
              "",
              "| model | test acc % | test 1−NED % | test CER % | test acc % read both ways |", "|---|---|---|---|---|"]
-    both = {k: f"{100 * v['acc']:.1f}" for k, v in res.get("test_both_ways", {}).items()}  # older results: none
-    lines += [f"| {k} | {100 * v['acc']:.1f} | {100 * v['norm_edit']:.1f} | {100 * v['cer']:.1f} | {both.get(k, '–')} |"
-              for k, v in t.items()]
+    both = res["test_both_ways"]
+    lines += [f"| {k} | {100 * v['acc']:.1f} | {100 * v['norm_edit']:.1f} | {100 * v['cer']:.1f} | "
+              f"{100 * both[k]['acc']:.1f} |" for k, v in t.items()]
     lines += ["", f"Share of the small supervised→oracle gap closed by distillation: {gap:.2f}", "",
               "| pseudo-label file | threshold | kept / pool | kept read at 180° | precision of kept % | "
               "pool accuracy % |", "|---|---|---|---|---|---|"]

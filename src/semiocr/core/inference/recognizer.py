@@ -87,13 +87,18 @@ class Recognizer:
         (``Decoded.angle`` 180; its ``char_frames`` then count in the turned image): what PP-OCR's 0/180° line
         classifier is for, at the cost of a second forward pass.
         """
-        if not images:
-            return []
-        images = [ensure_bgr_uint8(img) for img in images]
-        out = self._decode(images)
         if self.rotate_180:
-            out = pick_orientation(out, self._decode([cv2.rotate(img, cv2.ROTATE_180) for img in images]))
-        return out
+            return self.predict_both_ways(images)[1]
+        return self._decode([ensure_bgr_uint8(img) for img in images]) if images else []
+
+    def predict_both_ways(self, images: Sequence[np.ndarray]) -> tuple[list[Decoded], list[Decoded]]:
+        """The upright readings of ``images`` and, per image, the more confident of the upright reading and the
+        reading turned by 180° (what ``predict`` returns with ``rotate_180``): one pass each way."""
+        if not images:
+            return [], []
+        images = [ensure_bgr_uint8(img) for img in images]
+        upright = self._decode(images)
+        return upright, pick_orientation(upright, self._decode([cv2.rotate(img, cv2.ROTATE_180) for img in images]))
 
     def _decode(self, images: Sequence[np.ndarray]) -> list[Decoded]:
         return [ctc_greedy_decode(p[None], self.charset)[0] for p in self.predict_probs(images)]

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
 from torch import nn
@@ -26,7 +25,7 @@ from semiocr.core.charset import Charset
 from semiocr.core.data.images import read_image
 from semiocr.core.data.labels import DatasetError, Sample, read_text_lines
 from semiocr.core.eval.recognition import rec_metrics
-from semiocr.core.inference.recognizer import Recognizer, pick_orientation
+from semiocr.core.inference.recognizer import Recognizer
 
 
 @dataclass(frozen=True)
@@ -69,9 +68,7 @@ def rotation_helps(model: nn.Module, samples: Sequence[Sample], charset: Charset
     """Whether reading lines turned by 180° as well (keeping the more confident reading) makes ``model`` read the
     labelled ``samples`` more exactly than upright alone; returns the answer and both exact-match rates."""
     rec = Recognizer(model, charset, torch.device(device), batch_size, max_width)
-    images = [read_image(s.path, s.source) for s in samples]
-    upright = rec.predict(images)
-    both = pick_orientation(upright, rec.predict([cv2.rotate(img, cv2.ROTATE_180) for img in images]))
+    upright, both = rec.predict_both_ways([read_image(s.path, s.source) for s in samples])
     truth = [s.text or "" for s in samples]
     accs = {k: rec_metrics([r.text for r in reads], truth)["acc"] for k, reads in (("upright", upright),
                                                                                   ("both", both))}
