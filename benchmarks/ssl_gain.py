@@ -149,11 +149,13 @@ def _pseudo_precision(run: Path, root: Path) -> dict[str, dict[str, float]]:
     truth, out = _truth(root), {}
     for meta in sorted((run / "pseudo").glob("*.json")):
         stem = meta.with_suffix("")
-        kept = [(r.split("\t")[0], r.split("\t")[1]) for r in stem.with_suffix(".labels.txt").read_text().splitlines()]
-        all_rows = [r.split("\t") for r in stem.with_suffix(".tsv").read_text().splitlines()]
+        kept = [r.split("\t")[:2] for r in stem.with_suffix(".labels.txt").read_text().splitlines()]
+        all_rows = [r.split("\t")[:2] for r in stem.with_suffix(".tsv").read_text().splitlines()]
+        kept_m, pool_m = (rec_metrics([t for _, t in rows], [truth.get(p, "") for p, _ in rows])
+                          for rows in (kept, all_rows))
         out[stem.name] = {"kept": len(kept), "pool": len(all_rows),
-                          "precision": sum(truth.get(p) == t for p, t in kept) / max(1, len(kept)),
-                          "pool_acc": sum(truth.get(r[0]) == r[1] for r in all_rows) / max(1, len(all_rows)),
+                          "precision": kept_m["acc"], "kept_cer": kept_m["cer"],
+                          "pool_acc": pool_m["acc"], "pool_cer": pool_m["cer"],
                           "threshold": json.loads(meta.read_text())["threshold"],
                           "kept_rotated": json.loads(meta.read_text()).get("kept_rotated", 0)}
     return out
@@ -184,11 +186,20 @@ def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int, o
     return res
 
 
+def gap_closed(test: dict[str, dict[str, float]], metric: str) -> float:
+    """Share of the small supervised-only → oracle gap on ``metric`` that the distilled small model closes
+    (CER: lower is better); NaN when the oracle is not better than supervised-only (the gap is undefined)."""
+    sign = -1.0 if metric == "cer" else 1.0
+    sup, ora, dist = (sign * test[k][metric] for k in ("small supervised-only", "small oracle",
+                                                        "small distilled (joint)"))
+    return (dist - sup) / (ora - sup) if ora > sup else float("nan")
+
+
 def markdown(res: dict[str, Any]) -> str:
     """One dataset's result as Markdown (test accuracy table + pseudo-label precision table)."""
     t = res["test"]
-    sup, ora, dist = (t[k]["acc"] for k in ("small supervised-only", "small oracle", "small distilled (joint)"))
-    gap = (dist - sup) / (ora - sup) if ora > sup else float("nan")
+    gaps = ", ".join(f"{name} {gap_closed(t, key):.2f}" for name, key in
+                     (("exact", "acc"), ("1 − NED", "norm_edit"), ("CER", "cer")))
     extra = f", overrides {' '.join(res['overrides'])}" if res.get("overrides") else ""
     lines = [f"### {res['dataset']} (preset {res['preset']}{extra}, seed {res['seed']}, {res['minutes_total']} min)",
              "",
@@ -196,11 +207,12 @@ def markdown(res: dict[str, Any]) -> str:
     both = res["test_both_ways"]
     lines += [f"| {k} | {100 * v['acc']:.1f} | {100 * v['norm_edit']:.1f} | {100 * v['cer']:.1f} | "
               f"{100 * both[k]['acc']:.1f} |" for k, v in t.items()]
-    lines += ["", f"Share of the small supervised→oracle gap closed by distillation: {gap:.2f}", "",
+    lines += ["", f"Share of the small supervised→oracle gap closed by distillation (test): {gaps}", "",
               "| pseudo-label file | threshold | kept / pool | kept read at 180° | precision of kept % | "
-              "pool accuracy % |", "|---|---|---|---|---|---|"]
+              "CER of kept % | pool accuracy % |", "|---|---|---|---|---|---|---|"]
     lines += [f"| {k} | {v['threshold']} | {v['kept']} / {v['pool']} | {v.get('kept_rotated', 0)} | "
-              f"{100 * v['precision']:.1f} | {100 * v['pool_acc']:.1f} |" for k, v in res["pseudo"].items()]
+              f"{100 * v['precision']:.1f} | {100 * v.get('kept_cer', float('nan')):.1f} | "
+              f"{100 * v['pool_acc']:.1f} |" for k, v in res["pseudo"].items()]
     return "\n".join(lines) + "\n"
 
 
