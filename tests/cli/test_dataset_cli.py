@@ -26,6 +26,8 @@ def test_synth_check_add_list_show_remove(tmp_path, home):
     assert r.exit_code == 0, r.output
     r = _run("check", ds, "--out", tmp_path / "rep")
     assert r.exit_code == 0 and "OK" in r.output, r.output
+    assert "rare_in_train" in r.output  # 5 train lines: characters of val.txt that train.txt barely holds
+    assert "rare_in_train" not in _run("check", ds, "--rare-below", 0).output
     report = json.loads((tmp_path / "rep" / "report.json").read_text(encoding="utf-8"))
     assert report["stats"]["counts"]["train"] == 5 and report["stats"]["counts"]["det_train"] == 1
     assert sorted(p.name for p in (tmp_path / "rep").glob("*.png")) == ["aspect_ratio.png", "char_freq.png",

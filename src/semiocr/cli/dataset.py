@@ -42,10 +42,13 @@ def check(directory: Path = typer.Argument(..., help="Dataset directory (MSTextR
           space: bool = SPACE_OPT, max_text_length: int = MAXLEN_OPT,
           images: bool = typer.Option(True, "--images/--no-images", help="Decode every image."),
           det_only: bool = typer.Option(False, "--det-only", help="A detection-only dataset (det_*.txt)."),
+          rare_below: int = typer.Option(3, min=0, help="Warn about characters of val.txt that fewer train.txt "
+                                                        "lines hold (0: off)."),
           show: int = typer.Option(5, help="Issues shown per kind (all are in the JSON report).")) -> None:
     """Validate a dataset: every problem with file and line; exit code 1 when there are errors."""
     report = validate_dataset(directory, CheckOptions(use_space=space, max_text_length=max_text_length,
-                                                      check_images=images, recognition=not det_only))
+                                                      check_images=images, recognition=not det_only,
+                                                      min_train_lines_per_char=rare_below))
     print_report(report, show)
     if json_path is not None:
         console.print(f"JSON report: {report.write_json(json_path)}", markup=False)

@@ -97,7 +97,24 @@ def test_warnings_do_not_block(tmp_path):
     assert rep.ok, rep.summary()
     warned = {c for c, _ in _codes(rep, "warning")}
     assert warned == {"bom", "crlf", "duplicate", "image_grayscale", "whitespace", "overlap_val_unlabeled",
-                      "overlap_content", "label_too_long", "not_nfc", "invisible_char"}
+                      "overlap_content", "label_too_long", "not_nfc", "invisible_char", "rare_in_train"}
+
+
+def test_characters_of_val_rare_in_train_are_named_with_counts(tmp_path):
+    root = make_dataset(tmp_path)
+    (root / "dict.txt").write_text("a\nb\nc\nO\n", encoding="utf-8")
+    _append(root, "train.txt", "images/train_1.png\tOa")
+    _append(root, "val.txt", "images/val_0.png\tbO")
+    _append(root, "val.txt", "images/val_1.png\tOO")
+    rep = validate_dataset(root)
+    assert rep.ok, rep.summary()
+    rare = [i for i in rep.issues if i.code == "rare_in_train"]
+    assert len(rare) == 1 and rare[0].level == "warning"
+    assert rare[0].where.endswith("val.txt:3")  # the first val line holding it
+    msg = rare[0].message
+    assert "'O'" in msg and "2 lines of val.txt" in msg and "only 1 of train.txt" in msg
+    assert not [i for i in validate_dataset(root, CheckOptions(min_train_lines_per_char=1)).issues
+                if i.code == "rare_in_train"]
 
 
 def test_ctc_frames():

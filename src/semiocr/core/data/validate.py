@@ -50,6 +50,9 @@ class CheckOptions:
     max_pixels: int = DEFAULT_MAX_PIXELS
     det_files: tuple[str, ...] = DET_FILES
     recognition: bool = True  # False: a detection-only dataset (only ``det_files`` are read)
+    # characters of val.txt labels found in fewer train.txt lines than this get a warning: the model rarely
+    # learns to output them, and pseudo-labels cannot teach what the teacher never writes (BENCHMARKS.md)
+    min_train_lines_per_char: int = 3
 
 
 @dataclass
@@ -205,6 +208,23 @@ def _check_labels(parsed: _Parsed, opt: CheckOptions, rep: DatasetReport) -> Non
                   f"{counts[ch]} occurrences in {len(wheres)} lines, e.g. {examples}")
 
 
+def _check_rare_chars(parsed: _Parsed, opt: CheckOptions, rep: DatasetReport) -> None:
+    """Warn about each character that ``val.txt`` uses but fewer than ``min_train_lines_per_char`` train lines
+    hold (most used in val first): where labelling more lines pays most."""
+    train_lines: Counter = Counter()
+    for ln in parsed.splits.get("train", []):
+        train_lines.update(set(ln.text or ""))
+    val_lines: dict[str, list[Line]] = defaultdict(list)
+    for ln in parsed.splits.get("val", []):
+        for ch in dict.fromkeys(ln.text or ""):
+            if train_lines[ch] < opt.min_train_lines_per_char:
+                val_lines[ch].append(ln)
+    for ch, lines in sorted(val_lines.items(), key=lambda kv: -len(kv[1])):
+        rep.warn("rare_in_train", lines[0].where, f"character {ch!r} (U+{ord(ch):04X}): {len(lines)} lines of "
+                 f"{VAL_FILE} hold it, only {train_lines[ch]} of {TRAIN_FILE} (fewer than "
+                 f"{opt.min_train_lines_per_char}): the model will rarely output it; label more lines with it")
+
+
 @dataclass
 class _ImageResult:
     size: tuple[int, int] | None = None  # (width, height)
@@ -310,6 +330,7 @@ def validate_dataset(root: str | Path, options: CheckOptions | None = None) -> D
             parsed.splits[split] = _parse_split(root, name, labelled, rep)
     _check_duplicates(parsed, rep)
     _check_labels(parsed, opt, rep)
+    _check_rare_chars(parsed, opt, rep)
     dets = _det_labels(root, opt, rep)
     det_paths = {s.path: s.source for _, res in dets for s in res.samples}
     images = _check_images(root, parsed, det_paths, opt, rep)
