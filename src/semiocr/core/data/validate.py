@@ -4,7 +4,8 @@ Errors (block training / registration) and warnings (reported, do not block) nam
 Checks: required files; exactly one TAB per labelled line; relative paths that stay inside the dataset;
 every image exists and decodes safely; UTF-8 (BOM/CRLF tolerated but reported); duplicates; train/val
 overlap (same path = error, byte-identical image = warning); characters missing from ``dict.txt``; labels
-longer than ``max_text_length`` (warning) or needing more CTC frames than the image yields (error); the
+longer than ``max_text_length`` (warning) or needing more CTC frames than the image yields (error); characters
+of ``val.txt`` that fewer than ``min_train_lines_per_char`` train lines hold (warning); the
 detection files ``det_train.txt`` / ``det_val.txt`` when present. ``test.txt`` is never read here.
 """
 
