@@ -148,7 +148,7 @@ def _test_all(models: dict[str, Path], cfg: LmsslConfig, root: Path
 def _pseudo_precision(run: Path, root: Path) -> dict[str, dict[str, float]]:
     truth, out = _truth(root), {}
     for meta in sorted((run / "pseudo").glob("*.json")):
-        stem = meta.with_suffix("")
+        stem, info = meta.with_suffix(""), json.loads(meta.read_text())
         kept = [r.split("\t")[:2] for r in stem.with_suffix(".labels.txt").read_text().splitlines()]
         all_rows = [r.split("\t")[:2] for r in stem.with_suffix(".tsv").read_text().splitlines()]
         kept_m, pool_m = (rec_metrics([t for _, t in rows], [truth.get(p, "") for p, _ in rows])
@@ -156,8 +156,7 @@ def _pseudo_precision(run: Path, root: Path) -> dict[str, dict[str, float]]:
         out[stem.name] = {"kept": len(kept), "pool": len(all_rows),
                           "precision": kept_m["acc"], "kept_cer": kept_m["cer"],
                           "pool_acc": pool_m["acc"], "pool_cer": pool_m["cer"],
-                          "threshold": json.loads(meta.read_text())["threshold"],
-                          "kept_rotated": json.loads(meta.read_text()).get("kept_rotated", 0)}
+                          "threshold": info["threshold"], "kept_rotated": info.get("kept_rotated", 0)}
     return out
 
 
@@ -211,7 +210,7 @@ def markdown(res: dict[str, Any]) -> str:
               "| pseudo-label file | threshold | kept / pool | kept read at 180° | precision of kept % | "
               "CER of kept % | pool accuracy % |", "|---|---|---|---|---|---|---|"]
     lines += [f"| {k} | {v['threshold']} | {v['kept']} / {v['pool']} | {v.get('kept_rotated', 0)} | "
-              f"{100 * v['precision']:.1f} | {100 * v.get('kept_cer', float('nan')):.1f} | "
+              f"{100 * v['precision']:.1f} | {100 * v['kept_cer']:.1f} | "
               f"{100 * v['pool_acc']:.1f} |" for k, v in res["pseudo"].items()]
     return "\n".join(lines) + "\n"
 

@@ -1,12 +1,16 @@
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from semiocr.core.ssl import pseudo_label as pl
+from semiocr.core.ssl.config import LmsslConfig, load_config
 from semiocr.core.ssl.distill import frame_kl
 from semiocr.core.ssl.ema import ModelEMA
+from semiocr.core.ssl.recipe import _best_of
 from semiocr.core.ssl.sampler import MixedBatchSampler
 
 
@@ -100,18 +104,12 @@ def test_frame_kl_mask_ignores_padding_frames():
 
 @pytest.mark.parametrize("name", ["lmssl_joint.yaml", "lmssl_cpu.yaml", "lmssl_tiny.yaml"])
 def test_shipped_configs_validate(name, tmp_path):
-    from pathlib import Path
-
-    from semiocr.core.ssl.config import load_config
-
     path = Path(__file__).resolve().parents[3] / "configs" / name
     cfg = load_config(path, [f"data.root={tmp_path}", "teacher.rounds=1"])
     assert cfg.teacher.rounds == 1 and cfg.mode == "joint" and str(cfg.data.root) == str(tmp_path)
 
 
 def test_recipe_selection_breaks_exact_match_ties_on_norm_edit():
-    from semiocr.core.ssl.recipe import _best_of
-
     runs = {"warmup": {"acc": 0.0, "norm_edit": 0.30}, "round1": {"acc": 0.0, "norm_edit": 0.25},
             "round2": {"acc": 0.0, "norm_edit": 0.30}}
     assert _best_of(runs) is not runs["round2"] and _best_of(runs) == runs["round2"]  # a copy; later wins ties
@@ -120,9 +118,6 @@ def test_recipe_selection_breaks_exact_match_ties_on_norm_edit():
 
 
 def test_selection_on_norm_edit_for_lines_rarely_read_exactly(tmp_path):
-    from semiocr.core.ssl.config import LmsslConfig
-    from semiocr.core.ssl.recipe import _best_of
-
     start, warm = {"acc": 0.002, "norm_edit": 0.35}, {"acc": 0.0, "norm_edit": 0.59}  # poilus: 1 line exact at start
     assert _best_of({"start": start, "warmup": warm}) == start
     assert _best_of({"start": start, "warmup": warm}, "norm_edit") == warm
@@ -138,11 +133,6 @@ def test_selection_on_norm_edit_for_lines_rarely_read_exactly(tmp_path):
 def test_default_teacher_selection_is_scale_free(name, tmp_path):
     """The teacher's default keeps the top half of the pool in round 1 whatever the confidence scale (handwriting
     read at ~0.6 as well as meters read at ~1.0), then a quarter more per round."""
-    from pathlib import Path
-
-    from semiocr.core.ssl import pseudo_label as pl
-    from semiocr.core.ssl.config import load_config
-
     path = Path(__file__).resolve().parents[3] / "configs" / name if name else None
     p = load_config(path, [f"data.root={tmp_path}", f"output_dir={tmp_path}"]).teacher.pseudo
     for scale in (0.6, 1.0):
@@ -156,11 +146,6 @@ def test_default_teacher_selection_is_scale_free(name, tmp_path):
 def test_default_student_selection_drops_the_least_confident_tenth(name, tmp_path):
     """The student learns from the teacher's final labels minus the least confident tenth of the pool (the
     noisiest labels), and never from a line read below 0.5."""
-    from pathlib import Path
-
-    from semiocr.core.ssl import pseudo_label as pl
-    from semiocr.core.ssl.config import load_config
-
     path = Path(__file__).resolve().parents[3] / "configs" / name if name else None
     p = load_config(path, [f"data.root={tmp_path}", f"output_dir={tmp_path}"]).student.pseudo
     pool = [pl.PseudoLabel(Path(f"{i}"), "ab", 0.5 + i / 200) for i in range(100)]
