@@ -105,6 +105,23 @@ def test_select_threshold_then_top_fraction():
         pl.select(labels, None, top_fraction=0.0)
 
 
+def test_select_keeps_the_top_of_each_rare_character_too():
+    """Lines with a rarely written character ("." here, read with lower confidence than the common lines) would
+    never make a pool-wide top half; with ``rare_char_share`` the top half of their group is kept as well."""
+    common = [pl.PseudoLabel(Path(f"c{i}"), "L117", 0.99 - i / 1000) for i in range(90)]
+    dots = [pl.PseudoLabel(Path(f"d{i}"), "L11.7", 0.90 - i / 100) for i in range(6)]
+    colons = [pl.PseudoLabel(Path(f"k{i}"), "L11:7", 0.80 - i / 100) for i in range(4)]
+    pool = common + dots + colons  # "." in 6 of 100 readings, ":" in 4
+    assert pl.select(pool, None, 0.5) == common[:50]
+    kept = pl.select(pool, None, 0.5, rare_char_share=0.05)  # ":" (4 %) is rare, "." (6 %) is not
+    assert kept == common[:50] + colons[:2]
+    kept = pl.select(pool, None, 0.5, rare_char_share=0.1)
+    assert kept == common[:50] + dots[:3] + colons[:2]
+    kept = pl.select(pool, 0.795, 0.5, rare_char_share=0.1)  # the threshold still applies (drops colons[1])
+    assert kept == common[:50] + dots[:3] + colons[:1]
+    assert pl.select(pool, 0.795, None, rare_char_share=0.1) == pl.select(pool, 0.795)  # no top fraction: as is
+
+
 def test_write_read_roundtrip_and_kept_file_imports_as_labels(tmp_path: Path):
     root = tmp_path / "ds"
     (root / "images").mkdir(parents=True)

@@ -64,6 +64,9 @@ class PseudoCfg(_Strict):
     top_fraction_start: float | None = Field(None, gt=0, le=1)
     top_fraction_step: float = Field(0.0, ge=0, le=1)
     min_length: int = Field(1, ge=0)
+    # lines writing a character that fewer than this share of the pool's readings hold are also ranked within
+    # their rarest character's group, whose top fraction is kept too (pl.select); 0 = one pool-wide ranking
+    rare_char_share: float = Field(0.0, ge=0, le=1)
     weight: float = Field(1.0, gt=0)  # loss weight of pseudo-labelled samples
     # also read each line turned by 180° and keep the more confident reading (upside-down lines, as PP-OCR's
     # 0/180° classifier would; the pool is read twice); "auto": only if that reads val.txt better

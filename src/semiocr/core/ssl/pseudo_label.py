@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,16 +77,36 @@ def rotation_helps(model: nn.Module, samples: Sequence[Sample], charset: Charset
 
 
 def select(labels: Sequence[PseudoLabel], threshold: float | None = None, top_fraction: float | None = None,
-           min_length: int = 1) -> list[PseudoLabel]:
+           min_length: int = 1, rare_char_share: float = 0.0) -> list[PseudoLabel]:
     """Keep labels with confidence ≥ ``threshold`` and text length ≥ ``min_length``, then at most the
-    ``top_fraction`` most confident of the whole pool. Result is sorted by confidence, best first."""
+    ``top_fraction`` most confident of the whole pool. Result is sorted by confidence, best first.
+
+    With ``rare_char_share`` > 0 and a top fraction, lines that write a character found in fewer than that share
+    of the pool's readings are also ranked within the group of their rarest such character, and the top fraction
+    of each group is kept as well (class-balanced selection, as CBST does per class): a character the model has
+    seen in few labelled lines is read with lower confidence, so a pool-wide ranking would never keep it and
+    the next model would unlearn it.
+    """
     ranked = sorted(labels, key=lambda p: -p.confidence)
     kept = [p for p in ranked if len(p.text) >= min_length and (threshold is None or p.confidence >= threshold)]
-    if top_fraction is not None:
-        if not 0.0 < top_fraction <= 1.0:
-            raise ValueError(f"top_fraction must be in (0, 1], got {top_fraction}")
-        kept = kept[:math.ceil(top_fraction * len(labels))]
-    return kept
+    if top_fraction is None:
+        return kept
+    if not 0.0 < top_fraction <= 1.0:
+        raise ValueError(f"top_fraction must be in (0, 1], got {top_fraction}")
+    top = kept[:math.ceil(top_fraction * len(labels))]
+    if rare_char_share <= 0:
+        return top
+    counts = Counter(c for p in labels for c in set(p.text))
+    limit = rare_char_share * len(labels)
+    groups: dict[str, list[PseudoLabel]] = defaultdict(list)
+    for p in ranked:
+        rare = [c for c in set(p.text) if counts[c] < limit]
+        if rare:
+            groups[min(rare, key=lambda c: (counts[c], c))].append(p)
+    chosen, eligible = {id(p) for p in top}, {id(p) for p in kept}
+    for group in groups.values():
+        chosen.update(id(p) for p in group[:math.ceil(top_fraction * len(group))] if id(p) in eligible)
+    return [p for p in kept if id(p) in chosen]
 
 
 def _rel(path: Path, root: Path) -> str:

@@ -158,8 +158,9 @@ class Recipe:
             labels = pl.predict(model.to(self.device), [s.path for s in self.inputs.unlabelled],
                                 self.inputs.charset, self.cfg.data.eval_batch_size, self.device,
                                 self.cfg.data.max_width, progress=True, rotate_180=orientation["rotate_180"])
-        kept = pl.select(labels, pcfg.threshold, frac, pcfg.min_length)
-        meta = {"round": round_index, "threshold": pcfg.threshold, "top_fraction": frac, "model": source,
+        kept = pl.select(labels, pcfg.threshold, frac, pcfg.min_length, pcfg.rare_char_share)
+        meta = {"round": round_index, "threshold": pcfg.threshold, "top_fraction": frac,
+                "rare_char_share": pcfg.rare_char_share, "model": source,
                 **orientation}
         pl.write_pseudo_labels(path, labels, kept, self.inputs.root, meta)
         self.log("metrics", {"stage": f"pseudo_{stem}", "round": round_index, "pseudo_count": len(kept),
