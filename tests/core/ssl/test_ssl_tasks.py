@@ -9,7 +9,6 @@ from semiocr.core.models.registry import build_model
 from semiocr.core.ssl.common import TaskData
 from semiocr.core.ssl.config import OptimCfg
 from semiocr.core.ssl.pseudo_label import PseudoLabel
-from semiocr.core.ssl.sampler import rare_char_repeat_factors
 from semiocr.core.ssl.stage import StageStopped, run_stage, train_config
 from semiocr.core.ssl.student import StudentTask, content_frame_mask
 from semiocr.core.ssl.teacher import TeacherTask
@@ -88,21 +87,6 @@ def test_student_kd_only_where_the_teacher_reads_the_training_label(digit_datase
     assert out.logs["kd_agree"] == 0.0 and out.logs["kd"] == 0.0
     task.kd_only_agreeing = False
     assert task.training_step(task.model, batch).logs["kd"] > 0
-
-
-def test_rare_char_repeat_weights_labelled_lines_against_the_pseudo_labels(digit_dataset):
-    root, truth = digit_dataset
-    data = _data(root)
-    pseudo = _pseudo(root, truth, 20)
-    off = StudentTask(build_model("rec-tiny", num_classes=data.charset.num_classes), data, pseudo)
-    assert off.sampler.labelled_repeat is None
-    data.rare_char_repeat = 0.5
-    task = StudentTask(build_model("rec-tiny", num_classes=data.charset.num_classes), data, pseudo)
-    texts = [s.text or "" for s in data.labelled]
-    assert task.sampler.labelled_repeat == rare_char_repeat_factors(texts, [p.text for p in pseudo], 0.5)
-    assert max(task.sampler.labelled_repeat) > 1.0
-    plain = TeacherTask(build_model("rec-tiny", num_classes=data.charset.num_classes), data, [])  # warm-up
-    assert plain.sampler.labelled_repeat is None
 
 
 def test_content_frame_mask_follows_zero_padding():

@@ -11,7 +11,7 @@ from semiocr.core.ssl.config import LmsslConfig, load_config
 from semiocr.core.ssl.distill import frame_kl
 from semiocr.core.ssl.ema import ModelEMA
 from semiocr.core.ssl.recipe import _best_of
-from semiocr.core.ssl.sampler import MixedBatchSampler, rare_char_repeat_factors
+from semiocr.core.ssl.sampler import MixedBatchSampler
 
 
 def test_ema_averages_params_and_float_buffers_and_copies_int_buffers():
@@ -80,32 +80,6 @@ def test_sampler_by_width_keeps_coverage_and_share_and_narrows_batches():
     assert list(bucketed) != b
     with pytest.raises(ValueError, match="widths has 3 entries for 320 samples"):
         MixedBatchSampler(n_lab, n_pse, 16, widths=[1.0, 2.0, 3.0])
-
-
-def test_rare_char_repeat_factors_follow_the_rarest_character_of_each_line():
-    labelled = ["L11.7", "L117", "A0", ""]
-    pseudo = ["L11:7"] * 45 + ["A0"] * 50  # 99 training lines; "." is in 1 of them, "A"/"0" in 51
-    r = rare_char_repeat_factors(labelled, pseudo, threshold=0.5)
-    assert r[0] == pytest.approx(math.sqrt(0.5 * 99 / 1))  # "." is the rarest character of line 0
-    assert r[1] == pytest.approx(math.sqrt(0.5 * 99 / 47))  # L, 1, 7: 47 lines each, just under the threshold
-    assert r[2] == 1.0 and r[3] == 1.0  # characters at or above the threshold (51 / 99), an empty text
-    assert rare_char_repeat_factors(labelled, pseudo, threshold=0.0) == [1.0] * 4
-
-
-def test_sampler_draws_repeated_labelled_lines_as_often_as_their_factor():
-    s = MixedBatchSampler(4, 600, 8, 0.5, seed=0, labelled_repeat=[3.5, 1.0, 1.0, 1.0])
-    draws = np.zeros(4)
-    for epoch in range(5):
-        s.set_epoch(epoch)
-        batches = list(s)
-        assert [sum(j < 4 for j in b) for b in batches] == [4] * len(batches)  # share kept
-        assert sorted(j for b in batches for j in b if j >= 4) == list(range(4, 604))  # pool once
-        np.add.at(draws, [j for b in batches for j in b if j < 4], 1)
-    assert draws[0] / draws[1:].mean() == pytest.approx(3.5, rel=0.15)
-    with pytest.raises(ValueError, match="labelled_repeat has 2 entries for 4 labelled lines"):
-        MixedBatchSampler(4, 10, 8, labelled_repeat=[1.0, 2.0])
-    with pytest.raises(ValueError, match="must be ≥ 1"):
-        MixedBatchSampler(4, 10, 8, labelled_repeat=[1.0, 0.5, 1.0, 1.0])
 
 
 def test_frame_kl_zero_for_equal_positive_otherwise_none_when_frames_differ():

@@ -24,7 +24,7 @@ from semiocr.core.losses import CTCLoss
 from semiocr.core.ssl.config import LmsslConfig
 from semiocr.core.ssl.ema import ModelEMA
 from semiocr.core.ssl.pseudo_label import PseudoLabel
-from semiocr.core.ssl.sampler import MixedBatchSampler, rare_char_repeat_factors
+from semiocr.core.ssl.sampler import MixedBatchSampler
 from semiocr.core.training.checkpoint import rec_input_spec
 from semiocr.core.training.rec_data import RecBatch, RecCollate, RecDataset
 from semiocr.core.training.task import StepOutput, TaskBase
@@ -46,18 +46,15 @@ class TaskData:
     bucket_by_width: bool = False  # batches of similar line width (less padding; see MixedBatchSampler)
     selection_metric: str = "acc"  # val metric that picks a stage's best weights: "acc" or "norm_edit"
     rotate_180_aug: float = 0.0  # probability of turning a training line by 180° (label unchanged)
-    # repeat-factor threshold for labelled lines with rare characters in mixed batches (0 = off)
-    rare_char_repeat: float = 0.0
 
     @classmethod
     def for_run(cls, cfg: LmsslConfig, charset: Charset, labelled: list[Sample], val: list[Sample], batch_size: int,
-                labelled_aug: str, pseudo_aug: str, data_hash: str | None, rare_char_repeat: float = 0.0
-                ) -> TaskData:
+                labelled_aug: str, pseudo_aug: str, data_hash: str | None) -> TaskData:
         """The data of one stage of the run ``cfg``: the run-wide settings (``cfg.data``, selection metric) filled
-        in, the stage's own (samples, batch size, augmentation policies, rare-character repeat) given."""
+        in, the stage's own (samples, batch size, augmentation policies) given."""
         d = cfg.data
         return cls(charset, labelled, val, batch_size, d.eval_batch_size, d.max_width, labelled_aug, pseudo_aug,
-                   data_hash, d.bucket_by_width, cfg.selection_metric, d.rotate_180_aug, rare_char_repeat)
+                   data_hash, d.bucket_by_width, cfg.selection_metric, d.rotate_180_aug)
 
 
 def tiebreak_metric(selection_metric: str) -> str:
@@ -107,12 +104,8 @@ class RecTaskBase(TaskBase):
         if data.bucket_by_width:
             widths = [w / max(h, 1) for w, h in map(image_size, [s.path for s in data.labelled]
                                                      + [p.path for p in self.pseudo])]
-        repeat = None
-        if data.rare_char_repeat > 0 and self.pseudo:
-            repeat = rare_char_repeat_factors([s.text or "" for s in data.labelled], (p.text for p in self.pseudo),
-                                              data.rare_char_repeat)
         self.sampler = MixedBatchSampler(len(data.labelled), len(self.pseudo), data.batch_size, labelled_share,
-                                         seed=seed, widths=widths, labelled_repeat=repeat)
+                                         seed=seed, widths=widths)
         self.collate = RecCollate(data.charset, max_width=data.max_width)
         self.loss_fn = CTCLoss(reduction="none")
         self.ema = ModelEMA(model, ema_decay, ema_warmup_steps) if ema_decay else None

@@ -90,10 +90,6 @@ class TeacherCfg(_Strict):
     pseudo: PseudoCfg = Field(default_factory=lambda: PseudoCfg(threshold=None, top_fraction_start=0.5,
                                                                 top_fraction_step=0.25))
     labelled_share: float = Field(0.5, ge=0, le=1)
-    # repeat-factor sampling of labelled lines in mixed batches: a line holding a character that a share f below
-    # this threshold of the stage's training lines (labelled + pseudo-labels) hold comes up sqrt(t/f) times as
-    # often, so characters the teacher rarely writes are not drowned out by its pseudo-labels; 0 = off
-    rare_char_repeat: float = Field(0.0, ge=0, le=1)
     labelled_aug: AugPolicy = "weak"
     pseudo_aug: AugPolicy = "strong"
     ema_decay: float | None = Field(0.999, ge=0, lt=1)
@@ -114,10 +110,6 @@ class StudentCfg(_Strict):
     # the student on val and test with both seeds, BENCHMARKS.md); 0.5 is a floor for unreadable lines
     pseudo: PseudoCfg = Field(default_factory=lambda: PseudoCfg(threshold=0.5, top_fraction_start=0.9))
     labelled_share: float = Field(0.3, ge=0, le=1)
-    # repeat-factor sampling of labelled lines in mixed batches: a line holding a character that a share f below
-    # this threshold of the stage's training lines (labelled + pseudo-labels) hold comes up sqrt(t/f) times as
-    # often, so characters the teacher rarely writes are not drowned out by its pseudo-labels; 0 = off
-    rare_char_repeat: float = Field(0.0, ge=0, le=1)
     labelled_aug: AugPolicy = "weak"
     pseudo_aug: AugPolicy = "weak"
     kd_weight: float = Field(1.0, ge=0)  # frame-level KL, used when teacher and student frames align

@@ -103,10 +103,10 @@ class Recipe:
         self._save_state()
 
     # -- building blocks ------------------------------------------------------------------------------
-    def _data(self, batch_size: int, labelled_aug: str, pseudo_aug: str, rare_char_repeat: float = 0.0) -> TaskData:
+    def _data(self, batch_size: int, labelled_aug: str, pseudo_aug: str) -> TaskData:
         inp = self.inputs
         return TaskData.for_run(self.cfg, inp.charset, inp.labelled, inp.val, batch_size, labelled_aug, pseudo_aug,
-                                self.data_hash, rare_char_repeat)
+                                self.data_hash)
 
     def _model(self, m: ModelCfg, weights: Path | None = None) -> nn.Module:
         """Build ``m`` and load ``weights`` (start weights or a previous stage's best) when given."""
@@ -184,8 +184,7 @@ class Recipe:
     def _teacher_task(self, model: nn.Module, pseudo: list[pl.PseudoLabel], k: int, batch_size: int,
                       parent: str | None = None) -> TeacherTask:
         t = self.cfg.teacher
-        data = self._data(batch_size, t.labelled_aug, t.pseudo_aug, t.rare_char_repeat)
-        return TeacherTask(model, data, pseudo, round_index=k,
+        return TeacherTask(model, self._data(batch_size, t.labelled_aug, t.pseudo_aug), pseudo, round_index=k,
                            labelled_share=t.labelled_share, pseudo_weight=t.pseudo.weight, ema_decay=t.ema_decay,
                            ema_warmup_steps=t.ema_warmup_steps if k == 0 else 0,  # rounds start from good weights
                            unlabelled=[s.path for s in self.inputs.unlabelled],
@@ -219,8 +218,7 @@ class Recipe:
     def _student_task(self, model: nn.Module, pseudo: list[pl.PseudoLabel], teacher: nn.Module | None,
                       batch_size: int | None = None, parent: str | None = None) -> StudentTask:
         s = self.cfg.student
-        return StudentTask(model, self._data(batch_size or s.optim.batch_size, s.labelled_aug, s.pseudo_aug,
-                                                      s.rare_char_repeat), pseudo,
+        return StudentTask(model, self._data(batch_size or s.optim.batch_size, s.labelled_aug, s.pseudo_aug), pseudo,
                            teacher=teacher, kd_weight=s.kd_weight, kd_temperature=s.kd_temperature,
                            kd_only_agreeing=s.kd_only_agreeing, labelled_share=s.labelled_share,
                            pseudo_weight=s.pseudo.weight, ema_decay=s.ema_decay,

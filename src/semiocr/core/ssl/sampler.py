@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -21,16 +20,11 @@ class MixedBatchSampler:
     so that each batch holds lines of similar width (labelled and pseudo parts sorted separately, so every
     batch keeps its labelled share), and the run's batches are shuffled: a batch is padded to its widest line,
     so datasets of long, varied lines spend much less compute on padding. Each epoch covers the same samples.
-
-    With ``labelled_repeat`` (one factor ≥ 1 per labelled index, e.g. from ``rare_char_repeat_factors``) each
-    fresh permutation of the labelled set holds index ``i`` ``floor(r_i)`` times plus once more with probability
-    ``r_i − floor(r_i)`` (repeat-factor sampling), so lines with rare characters come up more often in the
-    labelled part of the batches.
     """
 
     def __init__(self, n_labelled: int, n_pseudo: int, batch_size: int, labelled_share: float = 0.5,
                  seed: int = 0, drop_last: bool = False, widths: Sequence[float] | None = None,
-                 bucket_group: int = 16, labelled_repeat: Sequence[float] | None = None):
+                 bucket_group: int = 16):
         if n_labelled <= 0 and n_pseudo <= 0:
             raise ValueError("MixedBatchSampler needs at least one labelled or pseudo-labelled sample")
         if batch_size <= 0:
@@ -43,12 +37,6 @@ class MixedBatchSampler:
         if widths is not None and len(widths) != n_labelled + n_pseudo:
             raise ValueError(f"widths has {len(widths)} entries for {n_labelled + n_pseudo} samples")
         self.widths, self.bucket_group = widths, max(1, bucket_group)
-        if labelled_repeat is not None:
-            if len(labelled_repeat) != n_labelled:
-                raise ValueError(f"labelled_repeat has {len(labelled_repeat)} entries for {n_labelled} labelled lines")
-            if min(labelled_repeat, default=1.0) < 1.0:
-                raise ValueError(f"labelled_repeat factors must be ≥ 1, got {min(labelled_repeat)}")
-        self.labelled_repeat = labelled_repeat
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -82,7 +70,7 @@ class MixedBatchSampler:
 
     def _batches(self, rng: np.random.Generator) -> list[list[int]]:
         k_lab = self.labelled_per_batch
-        lab_stream = _Cycler(self.n_labelled, rng, self.labelled_repeat)
+        lab_stream = _Cycler(self.n_labelled, rng)
         if self.n_pseudo == 0:
             order = rng.permutation(self.n_labelled)
             return [[int(j) for j in order[i * self.batch_size:(i + 1) * self.batch_size]] for i in range(len(self))]
@@ -107,45 +95,17 @@ def _by_width(batches: list[list[int]], head: int, widths: Sequence[float], rng:
     return [out[j] for j in rng.permutation(len(out))]
 
 
-def rare_char_repeat_factors(labelled: Sequence[str], others: Iterable[str], threshold: float) -> list[float]:
-    """Repeat factor of each labelled text (LVIS-style repeat-factor sampling, per character).
-
-    ``f_c`` is the share of all training texts (``labelled`` and ``others``, e.g. the stage's pseudo-labels)
-    that hold character ``c``; ``r_c = max(1, sqrt(threshold / f_c))`` and a text's factor is the largest
-    ``r_c`` of its characters (1 for an empty text or ``threshold`` 0). Lines whose characters the pseudo-labels
-    rarely or never write (a teacher that cannot read them yet) are thus not drowned out by the pool.
-    """
-    if threshold <= 0:
-        return [1.0] * len(labelled)
-    counts: Counter[str] = Counter()
-    n = 0
-    for text in (*labelled, *others):
-        counts.update(set(text))
-        n += 1
-    rc = {c: max(1.0, math.sqrt(threshold * n / k)) for c, k in counts.items()}
-    return [max((rc[c] for c in set(text)), default=1.0) for text in labelled]
-
-
 class _Cycler:
-    """Endless stream of indices ``0..n-1`` in fresh random permutations (index ``i`` ``repeat[i]`` times per
-    permutation on average, see ``MixedBatchSampler``)."""
+    """Endless stream of indices ``0..n-1`` in fresh random permutations."""
 
-    def __init__(self, n: int, rng: np.random.Generator, repeat: Sequence[float] | None = None):
+    def __init__(self, n: int, rng: np.random.Generator):
         self.n, self.rng = n, rng
-        self.repeat = None if repeat is None else np.asarray(repeat, dtype=np.float64)
         self.buf: list[int] = []
-
-    def _refill(self) -> list[int]:
-        if self.repeat is None:
-            return [int(j) for j in self.rng.permutation(self.n)]
-        whole = np.floor(self.repeat)
-        counts = (whole + (self.rng.random(self.n) < self.repeat - whole)).astype(np.int64)
-        return [int(j) for j in self.rng.permutation(np.repeat(np.arange(self.n), counts))]
 
     def take(self, k: int) -> list[int]:
         out: list[int] = []
         while len(out) < k and self.n > 0:
             if not self.buf:
-                self.buf = self._refill()
+                self.buf = [int(j) for j in self.rng.permutation(self.n)]
             out.append(self.buf.pop())
         return out
