@@ -153,3 +153,17 @@ def test_default_student_selection_drops_the_least_confident_tenth(name, tmp_pat
     assert sorted(int(x.path.name) for x in kept) == list(range(10, 100))
     low = [pl.PseudoLabel(Path(f"{i}"), "ab", 0.3 + i / 200) for i in range(100)]  # 0.30 … 0.795
     assert all(x.confidence >= 0.5 for x in pl.select(low, p.threshold, p.top_fraction(1), p.min_length))
+
+
+@pytest.mark.parametrize("name", [None, "lmssl_joint.yaml", "lmssl_cpu.yaml"])
+def test_default_selection_keeps_the_top_lines_of_a_rarely_written_character(name, tmp_path):
+    """A character the model writes in few pool lines, with less confidence than the rest (the 1 labelled "."
+    of wire markers), keeps the top of its lines in every round; the pool-wide ranking would drop them all."""
+    path = Path(__file__).resolve().parents[3] / "configs" / name if name else None
+    cfg = load_config(path, [f"data.root={tmp_path}", f"output_dir={tmp_path}"])
+    pool = [pl.PseudoLabel(Path(f"c{i}"), "L117", 0.999) for i in range(997)]
+    dots = [pl.PseudoLabel(Path(f"d{i}"), "L11.7", 0.9 - i / 100) for i in range(3)]  # "." in 0.3 % of the pool
+    for p, k in ((cfg.teacher.pseudo, 1), (cfg.teacher.pseudo, 2), (cfg.student.pseudo, 1)):
+        kept = pl.select(pool + dots, p.threshold, p.top_fraction(k), p.min_length, p.rare_char_share)
+        assert dots[0] in kept
+        assert dots[0] not in pl.select(pool + dots, p.threshold, p.top_fraction(k), p.min_length)
