@@ -67,7 +67,7 @@ class PseudoCfg(_Strict):
     # lines writing a character that fewer than this share of the pool's readings hold are also ranked within
     # their rarest character's group, whose top fraction is kept too (pl.select); 0 = one pool-wide ranking.
     # Wire markers: the pool-wide top half never kept a "." (read at 0.87-0.95 against ≥ 0.9995), so the teacher
-    # unlearned it; with 0.5 % the large model gained 1.6 and the student 0.6 points of test (BENCHMARKS.md)
+    # unlearned it; with 0.5 % the large model gained 1.6 points of test and the student 1.2 (BENCHMARKS.md)
     rare_char_share: float = Field(0.005, ge=0, le=1)
     weight: float = Field(1.0, gt=0)  # loss weight of pseudo-labelled samples
     # also read each line turned by 180° and keep the more confident reading (upside-down lines, as PP-OCR's
