@@ -26,7 +26,7 @@ test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
 demo: install
-	$(PY) -m semiocr.demo --out $(DEMO_DIR) $(DEMO_ARGS)
+	$(VENV)/bin/semiocr demo --out $(DEMO_DIR) $(DEMO_ARGS)
 
 lint: install
 	$(PY) -m ruff check

@@ -16,10 +16,10 @@ from pathlib import Path
 import torch
 
 from semiocr.core.data.detection import read_det_labels
-from semiocr.core.det.detector import TextDetector
-from semiocr.core.det.postprocess import DBPostprocessConfig
-from semiocr.core.det.weights import load_detector
 from semiocr.core.eval.det_report import evaluate_detection
+from semiocr.core.inference.detector import TextDetector
+from semiocr.core.weights.load import load_detector_model
+from semiocr.runtime.det_postprocess import DBPostprocessConfig
 
 
 def main() -> None:
@@ -36,11 +36,12 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     samples = read_det_labels(Path(args.data), args.split)[: args.limit]
-    model, meta = load_detector(args.det)
+    model, w = load_detector_model(args.det)
+    meta = dict(w.meta.input)
     if args.limit_side_len:
-        meta = {**meta, "limit_side_len": args.limit_side_len}
+        meta["limit_side_len"] = args.limit_side_len
     if args.limit_type:
-        meta = {**meta, "limit_type": args.limit_type}
+        meta["limit_type"] = args.limit_type
     post = DBPostprocessConfig(**{k: float(v) for k, v in (s.split("=", 1) for s in args.post)})
     det = TextDetector(model, meta, post=post)
     t0 = time.perf_counter()

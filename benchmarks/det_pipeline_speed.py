@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from rapidocr_onnxruntime import RapidOCR
 
-from semiocr.core.pipeline import build_pipeline
+from semiocr.core.inference.pipeline import build_pipeline
 
 
 def _timed(fn, img):  # noqa: ANN001, ANN202 - tiny helper

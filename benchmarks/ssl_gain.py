@@ -30,7 +30,6 @@ from typing import Any
 import torch
 import yaml
 
-from semiocr.core.charset import Charset
 from semiocr.core.data.hashing import dataset_hash
 from semiocr.core.data.images import read_image
 from semiocr.core.data.labels import read_labelled
@@ -43,9 +42,10 @@ from semiocr.core.ssl.config import LmsslConfig, apply_overrides
 from semiocr.core.ssl.recipe import run_lmssl
 from semiocr.core.ssl.stage import run_stage, train_config
 from semiocr.core.ssl.student import StudentTask
-from semiocr.core.ssl.weights import build_from_checkpoint, load_start_weights
 from semiocr.core.training.loop import seed_everything
 from semiocr.core.training.sinks import JsonlSink
+from semiocr.core.weights.load import load_recognizer_model, load_start_weights
+from semiocr.runtime.charset import Charset
 
 DATASETS = ("captcha", "wire_markers", "poilus_handwriting")
 
@@ -122,7 +122,7 @@ def _oracle(cfg: LmsslConfig, root: Path, out: Path) -> Path:
 def _test(weights: Path, cfg: LmsslConfig, root: Path) -> tuple[dict[str, float], dict[str, float]]:
     """Test metrics of ``weights`` read upright, and read both ways (the more confident of upright and 180°)."""
     cs = Charset.from_file(root / "dict.txt", use_space=cfg.data.use_space)
-    rec = Recognizer(build_from_checkpoint(weights, cs), cs, torch.device(cfg.device), cfg.data.eval_batch_size,
+    rec = Recognizer(load_recognizer_model(weights, cs)[0], cs, torch.device(cfg.device), cfg.data.eval_batch_size,
                      cfg.data.max_width)
     test = read_labelled(root, "test.txt")
     reads = rec.predict_both_ways([read_image(s.path, s.source) for s in test])

@@ -83,7 +83,7 @@ def main() -> None:
     t0 = time.time()
     result = train_supervised(cfg, sink=MultiSink(ConsoleSink(), JsonlSink(metrics_file)))
     wall = time.time() - t0
-    rec = Recognizer.from_checkpoint(Path(args.out) / "checkpoints" / "best.pt", device="cpu", batch_size=32)
+    rec = Recognizer.from_weights(Path(args.out) / "checkpoints" / "best.pt", device="cpu", batch_size=32)
     report = {"arch": args.arch, "pretrained": args.pretrained, "epochs": args.epochs, "best_epoch": result.best_epoch,
               "train_wall_s": round(wall, 1), "train_images_per_s": round(training_images_per_s(metrics_file), 2),
               "threads": args.threads, "cpu": platform.processor() or platform.machine()}

@@ -10,10 +10,10 @@ import cv2
 import numpy as np
 import torch
 
-from semiocr.core.charset import Charset
 from semiocr.core.data.labels import read_labelled
-from semiocr.core.decode import ctc_greedy_decode
-from semiocr.core.preprocess import preprocess_batch
+from semiocr.runtime.charset import Charset
+from semiocr.runtime.ctc import ctc_greedy_decode
+from semiocr.runtime.rec_preprocess import preprocess_batch
 
 DATA = Path(os.environ.get("SEMIOCR_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "wire_markers"
 RAPID_BATCH = 6  # RapidOCR 1.4.4 rec_batch_num

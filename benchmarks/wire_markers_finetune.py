@@ -16,10 +16,10 @@ from wire_markers_common import DATA, load_split
 
 from semiocr.core.eval.recognition import rec_metrics
 from semiocr.core.inference.recognizer import Recognizer
-from semiocr.core.models.pretrained import load_pretrained
-from semiocr.core.resources import PPOCR_DEFAULT_DICT, resource_path
+from semiocr.core.models.pretrained import load_preset
 from semiocr.core.training.config import TrainConfig
 from semiocr.core.training.supervised import train_supervised
+from semiocr.runtime.resources import PPOCR_DEFAULT_DICT, resource_path
 
 
 def _test_metrics(rec: Recognizer) -> dict[str, float]:
@@ -43,7 +43,7 @@ def main() -> None:
     ap.add_argument("--eval-interval", type=int, default=2)
     args = ap.parse_args()
 
-    model, charset, _ = load_pretrained("PP-OCRv4-mobile-rec")
+    model, charset, _ = load_preset("PP-OCRv4-mobile-rec")
     zero = _test_metrics(Recognizer(model, charset, "cpu", batch_size=6))
     print(f"zero-shot port (default dict): {_fmt(zero)}", flush=True)
 
@@ -58,7 +58,7 @@ def main() -> None:
     minutes = (time.perf_counter() - t0) / 60
     print(f"fine-tuned {result.step} steps ({result.epoch} epochs) in {minutes:.1f} min; best val exact "
           f"{100 * (result.best or 0):.1f}% at epoch {result.best_epoch}", flush=True)
-    best = Recognizer.from_checkpoint(Path(args.out) / "checkpoints" / "best.pt", device="cpu", batch_size=6)
+    best = Recognizer.from_weights(Path(args.out) / "checkpoints" / "best.pt", device="cpu", batch_size=6)
     print(f"fine-tuned ({args.dict} dict), best on val: {_fmt(_test_metrics(best))}")
     print(f"threads: {torch.get_num_threads()}")
 

@@ -20,13 +20,13 @@ import numpy as np
 import torch
 from wire_markers_common import DATA, load_split
 
-from semiocr.core.charset import Charset
-from semiocr.core.decode import ctc_greedy_decode
 from semiocr.core.eval.recognition import rec_metrics
 from semiocr.core.losses import CTCLoss
-from semiocr.core.models.pretrained import load_pretrained
+from semiocr.core.models.pretrained import load_preset
 from semiocr.core.models.surgery import adapt_ctc_head
-from semiocr.core.preprocess import batch_width, preprocess_batch
+from semiocr.runtime.charset import Charset
+from semiocr.runtime.ctc import ctc_greedy_decode
+from semiocr.runtime.rec_preprocess import batch_width, preprocess_batch
 
 
 @torch.no_grad()
@@ -57,7 +57,7 @@ def predict(model: torch.nn.Module, feats: list[torch.Tensor], charset: Charset,
         for k in range(0, len(idx), chunk):
             part = idx[k:k + chunk]
             probs = torch.softmax(model.head(model.neck(torch.stack([feats[i] for i in part]))), -1)
-            for i, d in zip(part, ctc_greedy_decode(probs, charset), strict=True):
+            for i, d in zip(part, ctc_greedy_decode(probs.numpy(), charset), strict=True):
                 out[i] = d.text
     return out
 
@@ -103,7 +103,7 @@ def main() -> None:
     ap.add_argument("--cache", help="file to keep the backbone features in between runs (torch.save)")
     args = ap.parse_args()
     torch.manual_seed(0)
-    model, default, _ = load_pretrained("PP-OCRv4-mobile-rec")
+    model, default, _ = load_preset("PP-OCRv4-mobile-rec")
     t0 = time.perf_counter()
     splits = {name: load_split(f"{name}.txt") for name in ("train", "val", "test")}
     if args.cache and Path(args.cache).is_file():

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from wire_markers_common import DATA, load_split, rapid_batches, texts_of
 
-from semiocr.core.models.pretrained import load_pretrained, reference_session
-from semiocr.core.preprocess import preprocess_batch
+from semiocr.core.models.pretrained import load_preset, reference_session
+from semiocr.runtime.rec_preprocess import preprocess_batch
 
 COLUMNS = ("port~ort", "port~ort_unfused", "ort~ort_unfused", "port~f64", "ort~f64")
 
@@ -34,7 +34,7 @@ def _diffs(x: np.ndarray, model: torch.nn.Module, model64: torch.nn.Module | Non
 
 def rec_parity(f64: bool) -> None:
     images, _ = load_split("test.txt")
-    model, charset, _ = load_pretrained("PP-OCRv4-mobile-rec")
+    model, charset, _ = load_preset("PP-OCRv4-mobile-rec")
     model64 = copy.deepcopy(model).double() if f64 else None
     sessions = [reference_session("PP-OCRv4-mobile-rec", optimize=o) for o in (True, False)]
     soft = lambda t: torch.softmax(t, dim=-1)  # noqa: E731
@@ -50,7 +50,7 @@ def rec_parity(f64: bool) -> None:
 
 def det_parity(n: int, f64: bool) -> None:
     paths = [line.split("\t")[0] for line in (DATA / "det_test.txt").read_text(encoding="utf-8").splitlines()][:n]
-    model, _, meta = load_pretrained("PP-OCRv4-mobile-det")
+    model, _, meta = load_preset("PP-OCRv4-mobile-det")
     model64 = copy.deepcopy(model).double() if f64 else None
     sessions = [reference_session("PP-OCRv4-mobile-det", optimize=o) for o in (True, False)]
     norm = meta["normalize"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from wire_markers_common import exact, load_split, predict_probs, texts_of, torch_runner
 
-from semiocr.core.models.pretrained import load_pretrained, onnx_path, reference_session
+from semiocr.core.models.pretrained import load_preset, onnx_path, reference_session
 
 
 def rapidocr_texts(images: list[np.ndarray]) -> list[str]:
@@ -37,7 +37,7 @@ def main() -> None:
     t0 = time.perf_counter()
     rapid = rapidocr_texts(images)
     t_rapid = time.perf_counter() - t0
-    model, charset, _ = load_pretrained("PP-OCRv4-mobile-rec")
+    model, charset, _ = load_preset("PP-OCRv4-mobile-rec")
     t0 = time.perf_counter()
     ours_probs = predict_probs(torch_runner(model), images)
     t_ours = time.perf_counter() - t0

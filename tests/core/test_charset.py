@@ -1,6 +1,6 @@
 import pytest
 
-from semiocr.core.charset import Charset, CharsetError, UnknownCharacterError
+from semiocr.runtime.charset import Charset, CharsetError, UnknownCharacterError
 
 
 def test_layout_blank_dict_order_space(tmp_path):

@@ -11,11 +11,11 @@ import pytest
 import torch
 from det_tiny_models import DarkInkDetector, TinyRec
 
-from semiocr.core.charset import Charset
-from semiocr.core.det.detector import TextDetector
-from semiocr.core.det.postprocess import DBPostprocessConfig
+from semiocr.core.inference.detector import TextDetector
 from semiocr.core.inference.recognizer import Recognizer
-from semiocr.core.pipeline import OcrPipeline, draw_result, rotate_crop
+from semiocr.runtime.charset import Charset
+from semiocr.runtime.det_postprocess import DBPostprocessConfig
+from semiocr.runtime.pipeline import OcrPipeline, draw_result, rotate_crop
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-from semiocr.core.charset import Charset
-from semiocr.core.decode import ctc_greedy_decode
-from semiocr.core.preprocess import batch_width, ensure_bgr_uint8, preprocess_batch, resize_norm
+from semiocr.runtime.charset import Charset
+from semiocr.runtime.ctc import ctc_greedy_decode
+from semiocr.runtime.images import ensure_bgr_uint8
+from semiocr.runtime.rec_preprocess import batch_width, preprocess_batch, resize_norm
 
 
 def test_resize_keeps_aspect_and_pads_with_zero():

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from semiocr.cli.options import WEIGHTS_HELP
+
 
 def train_det(
     config: Path | None = typer.Option(None, "-c", "--config", help="YAML config (fields of DetTrainConfig)"),
@@ -16,11 +18,11 @@ def train_det(
     """Train (fine-tune) a DB text detector on PaddleOCR Label.txt pages; best = validation Hmean."""
     from semiocr.cli.train import _StopFlag
     from semiocr.core.data.labels import DatasetError
-    from semiocr.core.det.task import DetTrainConfig, build_det_task
-    from semiocr.core.training.checkpoint import CheckpointError
     from semiocr.core.training.config import ConfigError, load_config
+    from semiocr.core.training.det_task import DetTrainConfig, build_det_task
     from semiocr.core.training.loop import fit
     from semiocr.core.training.sinks import default_sink
+    from semiocr.core.weights.checkpoint import CheckpointError
 
     try:
         cfg = load_config(config, override, cls=DetTrainConfig)
@@ -35,7 +37,7 @@ def train_det(
 
 
 def eval_det(
-    weights: str = typer.Option(..., "--weights", "-w", help="preset name, checkpoint file or run directory"),
+    weights: str = typer.Option(..., "--weights", "-w", help=WEIGHTS_HELP),
     data: Path = typer.Option(..., "--data", "-d", help="dataset directory"),
     split: str = typer.Option("det_val.txt", "--split", help="Label.txt-style file inside the dataset"),
     out: Path | None = typer.Option(None, "--out", help="write summary.json, per_image.jsonl, errors/*.jpg"),
@@ -45,19 +47,17 @@ def eval_det(
     """Precision / recall / Hmean (ICDAR 2015) of a detector; with ``--rec``, the share of lines read exactly."""
     from semiocr.core.data.detection import read_det_labels
     from semiocr.core.data.labels import DatasetError
-    from semiocr.core.det.detector import TextDetector
-    from semiocr.core.det.weights import load_detector
     from semiocr.core.eval.det_report import evaluate_detection, evaluate_e2e
-    from semiocr.core.pipeline import build_pipeline
-    from semiocr.core.training.checkpoint import CheckpointError
+    from semiocr.core.inference.detector import TextDetector
+    from semiocr.core.inference.pipeline import build_pipeline
+    from semiocr.core.weights.checkpoint import CheckpointError
 
     try:
         samples = read_det_labels(data, split)
         if e2e_rec:
             rep = evaluate_e2e(build_pipeline(weights, e2e_rec, device=device), samples, out_dir=out)
         else:
-            model, meta = load_detector(weights, device=device)
-            det = TextDetector(model, meta, device=device)
+            det = TextDetector.from_weights(weights, device=device)
             rep = evaluate_detection(lambda img: det(img).boxes, samples, out_dir=out)
     except (DatasetError, CheckpointError, ValueError) as e:
         typer.echo(f"error: {e}", err=True)

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import typer
 
+from semiocr.cli.options import WEIGHTS_HELP
+
 eval_app = typer.Typer(help="Evaluate weights on a labelled split.", no_args_is_help=True)
 
 
 @eval_app.command("rec")
 def eval_rec(
-    weights: Path = typer.Option(..., "--weights", "-w", help="checkpoint file or run directory"),
+    weights: str = typer.Option(..., "--weights", "-w", help=WEIGHTS_HELP),
     data: Path = typer.Option(..., "--data", "-d", help="dataset directory"),
     split: str = typer.Option("val.txt", "--split", help="labelled file inside the dataset"),
     out: Path | None = typer.Option(None, "--out", help="write predictions.csv, worst_errors.png, metrics.json"),
@@ -25,10 +27,10 @@ def eval_rec(
     from semiocr.core.data.labels import DatasetError, read_labelled
     from semiocr.core.eval.recognition import evaluate_samples
     from semiocr.core.inference.recognizer import Recognizer
-    from semiocr.core.training.checkpoint import CheckpointError
+    from semiocr.core.weights.checkpoint import CheckpointError
 
     try:
-        rec = Recognizer.from_checkpoint(weights, device=device, batch_size=batch_size, rotate_180=rotate_180)
+        rec = Recognizer.from_weights(weights, device=device, batch_size=batch_size, rotate_180=rotate_180)
         samples = read_labelled(data, split)
         metrics, _ = evaluate_samples(rec, samples, out_dir=out)
     except (DatasetError, CheckpointError) as e:

@@ -19,13 +19,13 @@ def lmssl(
     from pydantic import ValidationError
 
     from semiocr.cli.train import _StopFlag
-    from semiocr.core.charset import CharsetError
     from semiocr.core.data.labels import DatasetError
     from semiocr.core.ssl.config import load_config
     from semiocr.core.ssl.recipe import run_lmssl
     from semiocr.core.ssl.stage import StageStopped
     from semiocr.core.ssl.summary import summary_markdown
-    from semiocr.core.training.checkpoint import CheckpointError
+    from semiocr.core.weights.checkpoint import CheckpointError
+    from semiocr.runtime.charset import CharsetError
 
     try:
         cfg = load_config(config, override, mode=mode)

@@ -6,6 +6,7 @@ import typer
 
 from semiocr import __version__
 from semiocr.cli.dataset import app as dataset_app
+from semiocr.cli.demo import demo
 from semiocr.cli.det import eval_det, train_det
 from semiocr.cli.evaluate import eval_app
 from semiocr.cli.lmssl import register as register_lmssl
@@ -23,6 +24,7 @@ def version() -> None:
     typer.echo(__version__)
 
 
+app.command("demo")(demo)
 train_app.command("det")(train_det)
 eval_app.command("det")(eval_det)
 predict_app.command("ocr")(predict_ocr)

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import typer
 
+from semiocr.cli.options import WEIGHTS_HELP
+
 
 def predict_ocr(
     images: list[Path] = typer.Argument(..., help="page images (any size; gray/alpha PNG fine)"),
-    det: str = typer.Option("PP-OCRv4-mobile-det", "--det", help="detector: preset name, checkpoint or run dir"),
-    rec: str = typer.Option("PP-OCRv4-mobile-rec", "--rec", help="recognizer: preset name, checkpoint or run dir"),
+    det: str = typer.Option("PP-OCRv4-mobile-det", "--det", help="detector " + WEIGHTS_HELP),
+    rec: str = typer.Option("PP-OCRv4-mobile-rec", "--rec", help="recognizer " + WEIGHTS_HELP),
     out: Path = typer.Option(Path("ocr_output"), "--out", help="writes <name>.json and <name>.jpg per image"),
     text_score: float = typer.Option(0.5, "--text-score", min=0, max=1, help="drop lines read below this score"),
     device: str = typer.Option("cpu", "--device"),
@@ -23,8 +25,9 @@ def predict_ocr(
 
     from semiocr.core.data.images import read_image
     from semiocr.core.data.labels import DatasetError
-    from semiocr.core.pipeline import build_pipeline, draw_result
-    from semiocr.core.training.checkpoint import CheckpointError
+    from semiocr.core.inference.pipeline import build_pipeline
+    from semiocr.core.weights.checkpoint import CheckpointError
+    from semiocr.runtime.pipeline import draw_result
 
     try:
         pipeline = build_pipeline(det, rec, device=device, text_score=text_score, rotate_180=rotate_180)

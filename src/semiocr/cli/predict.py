@@ -7,13 +7,15 @@ from pathlib import Path
 
 import typer
 
+from semiocr.cli.options import WEIGHTS_HELP
+
 predict_app = typer.Typer(help="Run weights on images.", no_args_is_help=True)
 
 
 @predict_app.command("rec")
 def predict_rec(
     images: list[Path] = typer.Argument(..., help="text-line images"),
-    weights: Path = typer.Option(..., "--weights", "-w", help="checkpoint file or run directory"),
+    weights: str = typer.Option(..., "--weights", "-w", help=WEIGHTS_HELP),
     device: str = typer.Option("auto", "--device"),
     as_json: bool = typer.Option(False, "--json", help="JSON lines with per-character scores"),
     rotate_180: bool = typer.Option(False, "--rotate-180", help="also read each line turned by 180° and keep "
@@ -23,10 +25,10 @@ def predict_rec(
     from semiocr.core.data.images import read_image
     from semiocr.core.data.labels import DatasetError
     from semiocr.core.inference.recognizer import Recognizer
-    from semiocr.core.training.checkpoint import CheckpointError
+    from semiocr.core.weights.checkpoint import CheckpointError
 
     try:
-        rec = Recognizer.from_checkpoint(weights, device=device, rotate_180=rotate_180)
+        rec = Recognizer.from_weights(weights, device=device, rotate_180=rotate_180)
         decoded = rec.predict([read_image(p) for p in images])
     except (DatasetError, CheckpointError) as e:
         typer.echo(f"error: {e}", err=True)

@@ -34,11 +34,11 @@ def train_rec(
     quiet: bool = typer.Option(False, "--quiet", help="no console progress (metrics.jsonl is still written)"),
 ) -> None:
     """Train a recognizer with supervision on the labelled lines of a dataset."""
-    from semiocr.core.charset import CharsetError
     from semiocr.core.data.labels import DatasetError
-    from semiocr.core.training.checkpoint import CheckpointError
     from semiocr.core.training.config import ConfigError, load_config
     from semiocr.core.training.supervised import train_supervised
+    from semiocr.core.weights.checkpoint import CheckpointError
+    from semiocr.runtime.charset import CharsetError
 
     try:
         cfg = load_config(config, override)

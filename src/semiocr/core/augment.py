@@ -13,7 +13,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from semiocr.core.preprocess import ensure_bgr_uint8
+from semiocr.runtime.images import ensure_bgr_uint8
 
 Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 POLICIES = ("none", "weak", "strong")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-HOME_ENV = "SEMIOCR_HOME"
+from semiocr.core.workspace import semiocr_home
 
 
 @dataclass(frozen=True)
@@ -22,12 +21,6 @@ class Settings:
     @property
     def runs_dir(self) -> Path:
         return self.home / "runs"
-
-
-def semiocr_home() -> Path:
-    """``$SEMIOCR_HOME`` if set (``~`` expanded), else ``~/.semiocr``; absolute, not created."""
-    value = os.environ.get(HOME_ENV, "").strip()
-    return (Path(value).expanduser() if value else Path.home() / ".semiocr").resolve()
 
 
 def get_settings() -> Settings:

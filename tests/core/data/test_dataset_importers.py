@@ -3,12 +3,12 @@ import json
 import pytest
 from data_helpers import make_dataset, write_png
 
-from semiocr.core.charset import Charset
 from semiocr.core.data.detection import read_det_labels
 from semiocr.core.data.gendict import generate_dict
 from semiocr.core.data.importers import import_det_labels, import_ppocrlabel_rec
 from semiocr.core.data.labels import DatasetError, read_labelled
 from semiocr.core.data.validate import CheckOptions, validate_dataset
+from semiocr.runtime.charset import Charset
 
 NO_RARE_CHECK = CheckOptions(min_train_lines_per_char=0)  # 4 train lines: most characters are rare
 

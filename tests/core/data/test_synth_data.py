@@ -2,12 +2,12 @@ import hashlib
 
 import numpy as np
 
-from semiocr.core.charset import Charset
 from semiocr.core.data.detection import read_det_labels
 from semiocr.core.data.images import read_image
 from semiocr.core.data.labels import read_labelled, read_unlabelled
 from semiocr.core.data.synth import SynthConfig, font_names, generate_dataset, render_line
 from semiocr.core.data.validate import CheckOptions, validate_dataset
+from semiocr.runtime.charset import Charset
 
 CFG = SynthConfig(n_train=8, n_val=4, n_test=2, n_unlabeled=6, pages_train=2, pages_val=1, seed=11)
 

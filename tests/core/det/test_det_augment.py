@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from semiocr.core.det.augment import DetAugConfig, augment_det, random_crop, rotate
+from semiocr.core.training.det_augment import DetAugConfig, augment_det, random_crop, rotate
 
 
 def _page(rng: np.random.Generator) -> tuple[np.ndarray, list[np.ndarray]]:

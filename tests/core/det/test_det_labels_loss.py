@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from semiocr.core.det.labels import make_db_targets, poly_area_perimeter
-from semiocr.core.det.loss import DBBatchTargets, DBLoss, balanced_bce
+from semiocr.core.training.det_labels import make_db_targets, poly_area_perimeter
+from semiocr.core.training.det_loss import DBBatchTargets, DBLoss, balanced_bce
 
 
 def _rect(x: float, y: float, w: float, h: float) -> np.ndarray:

@@ -8,8 +8,8 @@ import pytest
 from rapidocr_onnxruntime.ch_ppocr_det.text_detect import TextDetector as RapidDetector
 from rapidocr_onnxruntime.ch_ppocr_det.utils import DBPostProcess, DetPreProcess
 
-from semiocr.core.det.postprocess import DBPostprocessConfig, boxes_from_prob, filter_boxes, sort_reading_order
-from semiocr.core.det.preprocess import DetPreprocessConfig, det_resize, prepare_page, preprocess_det
+from semiocr.runtime.det_postprocess import DBPostprocessConfig, boxes_from_prob, filter_boxes, sort_reading_order
+from semiocr.runtime.det_preprocess import DetPreprocessConfig, det_resize, prepare_page, preprocess_det
 
 
 def _prob_map(seed: int, h: int = 320, w: int = 480, n: int = 8) -> np.ndarray:

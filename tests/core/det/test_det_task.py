@@ -9,9 +9,9 @@ import pytest
 import torch
 from data_helpers import make_det_dataset
 
-from semiocr.core.det.task import DetTrainConfig, build_det_task
-from semiocr.core.det.weights import load_detector
+from semiocr.core.training.det_task import DetTrainConfig, build_det_task
 from semiocr.core.training.loop import fit
+from semiocr.core.weights.load import load_detector_model
 
 
 def _cfg(root: Path, out: Path, **kw) -> DetTrainConfig:
@@ -34,8 +34,9 @@ def test_fit_saves_detector_checkpoints_that_reload_and_resume(tmp_path: Path) -
     progress = [p for k, p in events if k == "progress"]
     assert {"loss_prob", "loss_thresh", "loss_binary"} <= set(progress[0])
     assert (out / "checkpoints" / "best.pt").is_file() and (out / "checkpoints" / "latest.pt").is_file()
-    model, meta = load_detector(out)
-    assert meta["task"] == "detection" and meta["limit_side_len"] == 160 and meta["arch"] == "PP-OCRv4-mobile-det-tiny"
+    model, w = load_detector_model(out)
+    assert w.meta.task == "detection" and w.meta.input["limit_side_len"] == 160
+    assert w.meta.arch == "PP-OCRv4-mobile-det-tiny" and w.ref.path == out / "checkpoints" / "best.pt"
     assert model(torch.zeros(1, 3, 64, 64)).shape == (1, 1, 64, 64)
     cfg3 = _cfg(root, out, epochs=3, resume=str(out / "checkpoints" / "latest.pt"))
     res3 = fit(build_det_task(cfg3, log=lambda m: None), cfg3, sink=lambda k, p: None)

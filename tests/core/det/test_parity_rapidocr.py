@@ -21,7 +21,8 @@ from PIL import Image, ImageDraw, ImageFont
 from rapidocr_onnxruntime import RapidOCR
 
 from semiocr.core.eval.det_report import evaluate_e2e
-from semiocr.core.pipeline import OcrPipeline, build_pipeline
+from semiocr.core.inference.pipeline import build_pipeline
+from semiocr.runtime.pipeline import OcrPipeline
 
 BOX_TOL = 2.0
 _FONT = str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf")

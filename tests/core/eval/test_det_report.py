@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from det_tiny_models import DarkInkDetector
 
-from semiocr.core.det.detector import TextDetector
-from semiocr.core.det.postprocess import DBPostprocessConfig
 from semiocr.core.eval.det_report import evaluate_detection
+from semiocr.core.inference.detector import TextDetector
+from semiocr.runtime.det_postprocess import DBPostprocessConfig
 
 
 @dataclass

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from synthetic_lines import render_line
 
-from semiocr.core.decode import Decoded
 from semiocr.core.eval.recognition import (
     draw_worst_errors,
     rec_metrics,
@@ -12,6 +11,7 @@ from semiocr.core.eval.recognition import (
     worst_errors,
     write_csv,
 )
+from semiocr.runtime.ctc import Decoded
 
 
 def test_rec_metrics_values():

@@ -71,13 +71,13 @@ def fonts() -> tuple[str, ...]:
 def det_input(img: np.ndarray, meta: dict) -> tuple[np.ndarray, float, float]:
     """Test-side detector input (short side scaled to ``limit_side_len``, sides multiples of 32, metadata
     normalisation) and the resize ratios ``(ratio_h, ratio_w)``. The product's detection preprocessing lives in
-    ``semiocr.core.det``; parity only needs the same tensor fed to both engines."""
+    ``semiocr.runtime.det_preprocess``; parity only needs the same tensor fed to both engines."""
     h, w = img.shape[:2]
-    ratio = max(1.0, meta["limit_side_len"] / min(h, w))
+    spec = meta["input"]
+    ratio = max(1.0, spec["limit_side_len"] / min(h, w))
     new_h, new_w = (max(32, int(round(v * ratio / 32)) * 32) for v in (h, w))
     resized = cv2.resize(img, (new_w, new_h)).astype(np.float32)
-    norm = meta["normalize"]
-    x = (resized * norm["scale"] - np.float32(norm["mean"])) / np.float32(norm["std"])
+    x = (resized * spec["scale"] - np.float32(spec["mean"])) / np.float32(spec["std"])
     return x.transpose(2, 0, 1)[None].astype(np.float32), new_h / h, new_w / w
 
 

@@ -9,12 +9,12 @@ import pytest
 import torch
 from data_helpers import make_det_dataset
 
-from semiocr.core.det.labels import make_db_targets
-from semiocr.core.det.loss import DBBatchTargets, DBLoss
-from semiocr.core.det.task import DetTrainConfig, build_det_task
 from semiocr.core.models.det_lkpan import LKPAN
 from semiocr.core.models.hgnet import pphgnet_small_det
 from semiocr.core.models.registry import build_model, list_models
+from semiocr.core.training.det_labels import make_db_targets
+from semiocr.core.training.det_loss import DBBatchTargets, DBLoss
+from semiocr.core.training.det_task import DetTrainConfig, build_det_task
 from semiocr.core.training.loop import fit
 
 

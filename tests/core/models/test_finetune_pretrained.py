@@ -6,18 +6,18 @@ import pytest
 import torch
 from synthetic_lines import make_rec_dataset
 
-from semiocr.core.charset import Charset
 from semiocr.core.data.labels import read_labelled
 from semiocr.core.inference.recognizer import Recognizer
 from semiocr.core.models import build_model
-from semiocr.core.models.pretrained import load_pretrained
-from semiocr.core.resources import PPOCR_DEFAULT_DICT, resource_path
-from semiocr.core.training.checkpoint import load_pretrained as load_weights
+from semiocr.core.models.pretrained import load_preset
 from semiocr.core.training.config import TrainConfig
 from semiocr.core.training.loop import fit
 from semiocr.core.training.rec_data import read_image
 from semiocr.core.training.sinks import JsonlSink, read_jsonl
 from semiocr.core.training.supervised import build_supervised_task
+from semiocr.core.weights.load import load_start_weights
+from semiocr.runtime.charset import Charset
+from semiocr.runtime.resources import PPOCR_DEFAULT_DICT, resource_path
 
 DIGITS = Charset(tuple("0123456789"), use_space=False)
 
@@ -37,12 +37,12 @@ def _acc(model, charset, images, texts) -> float:
 def test_digits_only_dict_starts_from_pretrained_digit_rows(digit_lines, weights_cache, monkeypatch):
     monkeypatch.setenv("SEMIOCR_HOME", str(weights_cache.parent))
     _, images, texts = digit_lines
-    original, default, _ = load_pretrained("PP-OCRv4-mobile-rec")
+    original, default, _ = load_preset("PP-OCRv4-mobile-rec")
     acc_original = _acc(original, default, images, texts)
 
     model = build_model("PP-OCRv4-mobile-rec", num_classes=DIGITS.num_classes)
-    carried, msg = load_weights(model, "PP-OCRv4-mobile-rec", DIGITS)
-    assert carried == 11 and "11 of 11 rows" in msg  # blank + the ten digits
+    msg = load_start_weights(model, "PP-OCRv4-mobile-rec", DIGITS)
+    assert "11 of 11 rows" in msg  # blank + the ten digits
     rows = [default.index(c) for c in DIGITS.chars]
     assert torch.equal(model.head.fc.weight[1:], original.head.fc.weight[rows])
     assert torch.equal(model.head.fc.weight[0], original.head.fc.weight[0])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from semiocr.core.models.pretrained import load_pretrained, reference_session
+from semiocr.core.models.pretrained import load_preset, reference_session
 
 TOL = 1e-4
 # onnxruntime's default graph fusion re-rounds this numerically sensitive net: even a float64 run of our port
@@ -17,7 +17,7 @@ PAGE = ["Invoice 2024-117", "Total: 1,250.00 EUR", "semiocr parity page", "Ship 
 
 @pytest.fixture(scope="module")
 def det(weights_cache):
-    model, charset, meta = load_pretrained("PP-OCRv4-mobile-det", cache=weights_cache)
+    model, charset, meta = load_preset("PP-OCRv4-mobile-det", cache=weights_cache)
     assert charset is None
     return model, meta, reference_session("PP-OCRv4-mobile-det", optimize=False)
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from semiocr.core.charset import Charset
-from semiocr.core.decode import ctc_greedy_decode
-from semiocr.core.models.pretrained import load_pretrained, reference_session
-from semiocr.core.preprocess import preprocess_batch
+from semiocr.core.models.pretrained import load_preset, reference_session
+from semiocr.runtime.charset import Charset
+from semiocr.runtime.ctc import ctc_greedy_decode
+from semiocr.runtime.rec_preprocess import preprocess_batch
 
 LINES = ["Hello World 2024", "0123456789", "PP-OCRv4 parity test", "INVOICE No. 7731-B", "semiocr: 42.5%",
          "Quick brown fox", "AB-12 CD/34", "中文识别测试"]
@@ -18,7 +18,7 @@ TOL = 1e-4
 
 @pytest.fixture(scope="module")
 def rec(weights_cache):
-    model, charset, meta = load_pretrained("PP-OCRv4-mobile-rec", cache=weights_cache)
+    model, charset, meta = load_preset("PP-OCRv4-mobile-rec", cache=weights_cache)
     return model, charset, meta, reference_session("PP-OCRv4-mobile-rec")
 
 
@@ -57,7 +57,7 @@ def test_pretrained_reads_clean_rendered_lines(rec, images):
     model, charset, _, _ = rec
     with torch.no_grad():
         probs = torch.softmax(model(torch.from_numpy(preprocess_batch(images[:7]))), dim=-1)
-    texts = [d.text for d in ctc_greedy_decode(probs, charset)]
+    texts = [d.text for d in ctc_greedy_decode(probs.numpy(), charset)]
     exact = sum(t.replace(" ", "") == g.replace(" ", "") for t, g in zip(texts, LINES, strict=False))
     assert exact >= 5, texts
 
@@ -65,7 +65,7 @@ def test_pretrained_reads_clean_rendered_lines(rec, images):
 def test_cache_is_reused_and_equal(rec, weights_cache):
     model, _, _, _ = rec
     assert (weights_cache / "PP-OCRv4-mobile-rec.pt").is_file()
-    again, _, _ = load_pretrained("PP-OCRv4-mobile-rec", cache=weights_cache)
+    again, _, _ = load_preset("PP-OCRv4-mobile-rec", cache=weights_cache)
     for (k, a), (_, b) in zip(model.state_dict().items(), again.state_dict().items(), strict=True):
         assert torch.equal(a, b), k
 

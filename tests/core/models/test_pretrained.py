@@ -9,7 +9,7 @@ from semiocr.core.models import build_model, list_models
 from semiocr.core.models.pretrained import (
     PretrainedError,
     list_pretrained,
-    load_pretrained,
+    load_preset,
     map_onnx_state_dict,
     onnx_path,
     read_onnx_weights,
@@ -23,7 +23,7 @@ def test_presets_and_registry_names():
 
 def test_unknown_preset_is_a_clear_error():
     with pytest.raises(PretrainedError, match="known: PP-OCRv4-mobile-det, PP-OCRv4-mobile-rec"):
-        load_pretrained("PP-OCRv5-huge")
+        load_preset("PP-OCRv5-huge")
 
 
 def test_wrong_architecture_is_refused():
@@ -35,7 +35,7 @@ def test_wrong_architecture_is_refused():
 
 
 def test_mapping_covers_every_inference_tensor(weights_cache):
-    model, _, meta = load_pretrained("PP-OCRv4-mobile-det", cache=weights_cache)
+    model, _, meta = load_preset("PP-OCRv4-mobile-det", cache=weights_cache)
     mapping = meta["name_mapping"]
     keys = {k for k in model.state_dict() if not k.endswith("num_batches_tracked")}
     assert keys - set(mapping) == {k for k in keys if k.startswith("head.thresh.")}
@@ -45,7 +45,7 @@ def test_mapping_covers_every_inference_tensor(weights_cache):
 
 
 def test_det_train_mode_returns_db_maps(weights_cache):
-    model, _, _ = load_pretrained("PP-OCRv4-mobile-det", cache=weights_cache)
+    model, _, _ = load_preset("PP-OCRv4-mobile-det", cache=weights_cache)
     out = model.train()(torch.zeros(1, 3, 64, 64))
     assert out.shape == (1, 3, 64, 64)
     assert float(out.detach().min()) >= 0.0 and float(out.detach().max()) <= 1.0

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from semiocr.core.charset import Charset
 from semiocr.core.models.registry import build_model, list_models
 from semiocr.core.models.surgery import adapt_ctc_head
+from semiocr.runtime.charset import Charset
 
 
 @pytest.mark.parametrize("name", ["rec-tiny", "rec-tiny-lstm"])

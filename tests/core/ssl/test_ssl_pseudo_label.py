@@ -5,9 +5,9 @@ import pytest
 import torch
 from torch import nn
 
-from semiocr.core.charset import Charset
 from semiocr.core.data.labels import read_labelled
 from semiocr.core.ssl import pseudo_label as pl
+from semiocr.runtime.charset import Charset
 
 
 class _Fixed(nn.Module):

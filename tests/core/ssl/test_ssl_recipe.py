@@ -4,19 +4,18 @@ from pathlib import Path
 import pytest
 import torch
 
-from semiocr.core.charset import Charset
 from semiocr.core.data.labels import DatasetError, read_labelled
 from semiocr.core.models.registry import build_model
 from semiocr.core.ssl.config import LmsslConfig, load_config
 from semiocr.core.ssl.recipe import run_lmssl
 from semiocr.core.ssl.stage import StageStopped
-from semiocr.core.training.checkpoint import FORMAT, CheckpointError, atomic_save, load_checkpoint
+from semiocr.core.weights.checkpoint import CheckpointError, CheckpointMeta, read_checkpoint, save_checkpoint
+from semiocr.runtime.charset import Charset
 
 
 def _save_teacher(path: Path, cs: Charset) -> None:
     model = build_model("ssl-test-large", num_classes=cs.num_classes)
-    atomic_save({"format": FORMAT, "meta": {"arch": "ssl-test-large", "charset": cs.to_dict(), "metrics": {}},
-                 "model": model.state_dict(), "train": None}, path)
+    save_checkpoint(path, CheckpointMeta(arch="ssl-test-large", charset=cs.to_dict()), model.state_dict())
 
 
 def _cfg(root: Path, out: Path, mode: str = "joint", **extra) -> LmsslConfig:
@@ -78,9 +77,9 @@ def test_joint_run_writes_outputs_and_resumes_in_the_right_round(digit_dataset, 
         assert summary[model]["final"]["acc"] >= summary[model]["warmup"]["acc"]
     assert set(summary["large"]["rounds"]) == {"round1", "round2"}
     assert "| large |" in (out / "summary.md").read_text()
-    meta = load_checkpoint(out / "small_best.pt")["meta"]
-    assert meta["arch"] == "ssl-test-small" and meta["charset"]["chars"] == "0123456789"
-    assert meta["task"] in ("ssl-student", "ssl-teacher")
+    meta = read_checkpoint(out / "small_best.pt")["meta"]
+    assert meta.arch == "ssl-test-small" and meta.charset["chars"] == "0123456789"
+    assert meta.task in ("ssl-student", "ssl-teacher")
     pseudo_rows = (out / "pseudo_labels.tsv").read_text().splitlines()
     assert len(pseudo_rows) == len(truth) and all(len(r.split("\t")) == 4 for r in pseudo_rows)
     assert json.loads((out / "state.json").read_text())["status"] == "succeeded"
@@ -152,11 +151,11 @@ def test_large_mode_with_synthetic_start_weights(digit_dataset, tmp_path):
     state = json.loads((out / "state.json").read_text())
     assert "synthetic" in state["results"]["large"] and "synthetic" not in summary["large"]
     assert summary["large"]["final"]["norm_edit"] >= summary["large"]["warmup"]["norm_edit"]  # selected on 1 − NED
-    best = load_checkpoint(out / "large/warmup/checkpoints/best.pt")["meta"]
-    assert best["arch"] == "ssl-test-large"
+    best = read_checkpoint(out / "large/warmup/checkpoints/best.pt")["meta"]
+    assert best.arch == "ssl-test-large"
     events = [json.loads(x) for x in (out / "events.jsonl").read_text().splitlines()]
     evals = [e for e in events if e["kind"] == "metrics" and e.get("stage") == "large_warmup" and "epoch" in e]
-    assert len(evals) >= 2 and best["metrics"]["norm_edit"] == max(e["norm_edit"] for e in evals)
+    assert len(evals) >= 2 and best.metrics["norm_edit"] == max(e["norm_edit"] for e in evals)
 
 
 def test_start_weights_must_be_a_file_or_a_preset(digit_dataset, tmp_path):
@@ -166,7 +165,7 @@ def test_start_weights_must_be_a_file_or_a_preset(digit_dataset, tmp_path):
     ok = _cfg(root, tmp_path / "a", "large", **{"teacher.model.pretrained": "PP-OCRv4-mobile-rec"})
     assert check_inputs(ok).charset.num_classes == 11
     bad = _cfg(root, tmp_path / "b", "large", **{"teacher.model.pretrained": "no/such/weights.pt"})
-    with pytest.raises(FileNotFoundError, match="neither a file nor a pretrained preset"):
+    with pytest.raises(CheckpointError, match="no/such/weights.pt: weights not found.*PP-OCRv4-mobile-rec"):
         run_lmssl(bad)
     unknown = _cfg(root, tmp_path / "c", "joint", **{"student.model.arch": "nope"})
     with pytest.raises(KeyError, match="small model 'nope' is not registered"):

@@ -3,7 +3,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from semiocr.core.charset import Charset
 from semiocr.core.data.labels import read_labelled
 from semiocr.core.models.registry import build_model
 from semiocr.core.ssl.common import TaskData
@@ -13,6 +12,7 @@ from semiocr.core.ssl.stage import StageStopped, run_stage, train_config
 from semiocr.core.ssl.student import StudentTask, content_frame_mask
 from semiocr.core.ssl.teacher import TeacherTask
 from semiocr.core.training.task import TrainTask
+from semiocr.runtime.charset import Charset
 
 CPU = torch.device("cpu")
 

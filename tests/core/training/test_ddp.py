@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from semiocr.core.training.checkpoint import load_checkpoint
 from semiocr.core.training.config import save_config
 from semiocr.core.training.sinks import read_jsonl
+from semiocr.core.weights.checkpoint import read_checkpoint
+from semiocr.core.weights.resolve import resume_checkpoint
 
 
 @pytest.mark.slow
@@ -29,4 +30,4 @@ def test_torchrun_two_gloo_processes(small_digits, tmp_path, tiny_config):
     assert [e["epoch"] for e in events if e["kind"] == "metrics"] == [1, 2]
     logs = [e["message"] for e in events if e["kind"] == "log"]
     assert any("weights in sync across 2 ranks" in m for m in logs), logs
-    assert load_checkpoint(tmp_path / "ddp")["meta"]["step"] == 6
+    assert read_checkpoint(resume_checkpoint(tmp_path / "ddp"))["meta"].step == 6

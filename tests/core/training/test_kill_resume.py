@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from semiocr.core.training.checkpoint import load_checkpoint
 from semiocr.core.training.config import save_config
+from semiocr.core.weights.checkpoint import read_checkpoint
+from semiocr.core.weights.resolve import resume_checkpoint
 
 DRIVER = Path(__file__).with_name("hang_driver.py")
 
@@ -46,18 +47,18 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(small_digits, tmp_p
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
-    latest = load_checkpoint(tmp_path / "killed")
+    latest = read_checkpoint(resume_checkpoint(tmp_path / "killed"))
     assert (latest["train"]["epoch"], latest["train"]["epoch_step"]) == (1, 2)  # mid-epoch 2
 
     _cli("-c", str(tmp_path / "cfg.yaml"), "-o", f"resume={tmp_path / 'killed'}")
-    full = load_checkpoint(tmp_path / "full")
-    resumed = load_checkpoint(tmp_path / "killed")
-    assert resumed["meta"]["step"] == full["meta"]["step"] == 18
+    full = read_checkpoint(resume_checkpoint(tmp_path / "full"))
+    resumed = read_checkpoint(resume_checkpoint(tmp_path / "killed"))
+    assert resumed["meta"].step == full["meta"].step == 18
     # CPU, one thread, no workers, seeded sampler and per-sample augmentation RNG: we expect identical
     # results; the stated tolerance is 1e-6 on every weight and exact equality of the final val metrics.
     for k, v in full["model"].items():
         assert torch.allclose(v.float(), resumed["model"][k].float(), atol=1e-6), k
-    assert resumed["meta"]["metrics"] == full["meta"]["metrics"]
+    assert resumed["meta"].metrics == full["meta"].metrics
     assert resumed["train"]["best"] == full["train"]["best"]
 
 
@@ -76,7 +77,7 @@ def test_sigterm_stops_cleanly_with_latest_saved(small_digits, tmp_path, tiny_co
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err[-3000:]
     assert out.startswith("stopped: ")
-    latest = load_checkpoint(tmp_path / "run")
-    assert 0 < latest["meta"]["step"] < 200 * 6
+    latest = read_checkpoint(resume_checkpoint(tmp_path / "run"))
+    assert 0 < latest["meta"].step < 200 * 6
     last = metrics.read_text().strip().splitlines()[-1]
     assert '"end"' in last and '"stopped"' in last

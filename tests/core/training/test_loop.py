@@ -4,12 +4,13 @@ import pytest
 import torch
 from synthetic_lines import make_rec_dataset
 
-from semiocr.core.charset import Charset
 from semiocr.core.data.hashing import dataset_hash
-from semiocr.core.training.checkpoint import CheckpointError, load_checkpoint
 from semiocr.core.training.loop import fit, warmup_cosine
 from semiocr.core.training.sinks import JsonlSink, read_jsonl
 from semiocr.core.training.supervised import build_supervised_task
+from semiocr.core.weights.checkpoint import CheckpointError, read_checkpoint
+from semiocr.core.weights.resolve import resume_checkpoint
+from semiocr.runtime.charset import Charset
 
 
 def _run(cfg, should_stop=None):
@@ -31,13 +32,13 @@ def test_stop_then_resume_in_process_equals_uninterrupted(small_digits, tmp_path
     calls = []
     stopped = _run(tiny_config(small_digits, tmp_path / "part"), should_stop=lambda: calls.append(1) or len(calls) >= 4)
     assert stopped.reason == "stopped" and stopped.step == 4
-    latest = load_checkpoint(tmp_path / "part")
+    latest = read_checkpoint(resume_checkpoint(tmp_path / "part"))
     assert latest["train"]["epoch_step"] == 4 and latest["train"]["epoch"] == 0
 
     resumed = _run(tiny_config(small_digits, tmp_path / "part", resume=str(tmp_path / "part")))
     assert resumed.reason == "finished" and resumed.step == 12
-    a = load_checkpoint(tmp_path / "full" / "checkpoints" / "latest.pt")["model"]
-    b = load_checkpoint(tmp_path / "part" / "checkpoints" / "latest.pt")["model"]
+    a = read_checkpoint(tmp_path / "full" / "checkpoints" / "latest.pt")["model"]
+    b = read_checkpoint(tmp_path / "part" / "checkpoints" / "latest.pt")["model"]
     # same seed, CPU, no workers: the resumed run must reproduce the uninterrupted one exactly (tol 1e-6)
     for k in a:
         assert torch.allclose(a[k].float(), b[k].float(), atol=1e-6), k
@@ -51,13 +52,13 @@ def test_checkpoints_are_self_describing_and_atomic(small_digits, tmp_path, tiny
     _run(cfg)
     ck = tmp_path / "run" / "checkpoints"
     assert sorted(p.name for p in ck.iterdir()) == ["best.pt", "epoch_0001.pt", "epoch_0002.pt", "latest.pt"]
-    meta = load_checkpoint(ck / "best.pt")["meta"]
-    assert meta["arch"] == "rec-tiny" and meta["kind"] == "best"
-    assert Charset.from_dict(meta["charset"]) == Charset(tuple("0123456789"), use_space=False)
-    assert meta["input"]["height"] == 48 and meta["input"]["color"] == "BGR"
-    assert meta["dataset_hash"] == dataset_hash(small_digits)  # the dataset store's content hash
-    assert meta["config"]["epochs"] == 2 and "acc" in meta["metrics"]
-    assert meta["num_classes"] == 11
+    meta = read_checkpoint(ck / "best.pt")["meta"]
+    assert meta.arch == "rec-tiny" and meta.kind == "best"
+    assert Charset.from_dict(meta.charset) == Charset(tuple("0123456789"), use_space=False)
+    assert meta.input["height"] == 48 and meta.input["color"] == "BGR"
+    assert meta.dataset_hash == dataset_hash(small_digits)  # the dataset store's content hash
+    assert meta.config["epochs"] == 2 and "acc" in meta.metrics
+    assert meta.charset_obj().num_classes == 11
     assert (tmp_path / "run" / "config.yaml").is_file()
     events = read_jsonl(tmp_path / "run" / "metrics.jsonl")
     kinds = [e["kind"] for e in events]
@@ -74,8 +75,8 @@ def test_pretrained_with_other_dict_rebuilds_head_and_resume_refuses(small_digit
     _run(cfg)
     logs = [e["message"] for e in read_jsonl(tmp_path / "ft" / "metrics.jsonl", "log")]
     assert any("5 of 7 rows carried" in m for m in logs), logs  # blank + 0,1,2,3
-    meta = load_checkpoint(tmp_path / "ft")["meta"]
-    assert meta["num_classes"] == 7 and meta["parent"].endswith("best.pt")
+    meta = read_checkpoint(resume_checkpoint(tmp_path / "ft"))["meta"]
+    assert meta.charset_obj().num_classes == 7 and meta.parent.endswith("best.pt")
     with pytest.raises(CheckpointError, match="charset"):
         _run(tiny_config(other, tmp_path / "bad", epochs=1, resume=str(tmp_path / "base")))
 
@@ -93,15 +94,15 @@ def test_tiny_model_learns_generated_digits_well_above_chance(tmp_path, tiny_con
 
 def test_pretrained_preset_onto_a_small_dict_carries_shared_rows():
     from semiocr.core.models.registry import build_model
-    from semiocr.core.training.checkpoint import load_pretrained
+    from semiocr.core.weights.load import load_start_weights
 
     digits = Charset(tuple("0123456789"), use_space=False)
     model = build_model("PP-OCRv4-mobile-rec", num_classes=digits.num_classes)
-    carried, msg = load_pretrained(model, "PP-OCRv4-mobile-rec", digits)
-    assert carried == 11 and "11 of 11 rows carried" in msg  # blank + the 10 digits of the PP-OCR dict
+    msg = load_start_weights(model, "PP-OCRv4-mobile-rec", digits)
+    assert "11 of 11 rows carried" in msg  # blank + the 10 digits of the PP-OCR dict
     assert model.head.fc.out_features == 11
-    with pytest.raises(CheckpointError, match="architecture"):
-        load_pretrained(build_model("rec-tiny", num_classes=11), "PP-OCRv4-mobile-rec", digits)
+    with pytest.raises(CheckpointError, match="PP-OCRv4-mobile-rec.*rec-tiny"):
+        load_start_weights(build_model("rec-tiny", num_classes=11), "PP-OCRv4-mobile-rec", digits)
 
 
 @pytest.mark.parametrize("arch", ["PP-OCRv4-mobile-rec-tiny", "PP-OCRv4-server-rec-tiny"])
@@ -110,7 +111,7 @@ def test_pp_ocrv4_presets_train_through_the_loop(small_digits, tmp_path, tiny_co
     assert result.reason == "finished" and result.step == 3
     progress = read_jsonl(tmp_path / "run" / "metrics.jsonl", "progress")
     assert all(math.isfinite(e["loss"]) for e in progress)
-    assert load_checkpoint(tmp_path / "run")["meta"]["arch"] == arch
+    assert read_checkpoint(resume_checkpoint(tmp_path / "run"))["meta"].arch == arch
 
 
 class _MinimalTask:
@@ -165,7 +166,7 @@ def test_fit_runs_a_task_with_only_the_required_protocol(tmp_path, tiny_config, 
     resumed = fit(_MinimalTask(), tiny_config(small_digits, tmp_path / "run", epochs=2, resume=str(tmp_path / "run")),
                   sink=JsonlSink(tmp_path / "run" / "m.jsonl"))
     assert resumed.step == 6 and resumed.reason == "finished"
-    assert load_checkpoint(tmp_path / "run")["meta"]["arch"] == "rec-tiny"
+    assert read_checkpoint(resume_checkpoint(tmp_path / "run"))["meta"].arch == "rec-tiny"
 
 
 def test_best_ties_on_the_selection_metric_are_broken_by_the_tiebreak_metric(tmp_path, tiny_config, small_digits):
@@ -176,7 +177,7 @@ def test_best_ties_on_the_selection_metric_are_broken_by_the_tiebreak_metric(tmp
     result = fit(task, tiny_config(small_digits, tmp_path / "run", epochs=3),
                  sink=JsonlSink(tmp_path / "run" / "m.jsonl"))
     assert result.best_epoch == 2
-    assert load_checkpoint(tmp_path / "run" / "checkpoints" / "best.pt")["meta"]["metrics"]["norm_edit"] == 0.3
+    assert read_checkpoint(tmp_path / "run" / "checkpoints" / "best.pt")["meta"].metrics["norm_edit"] == 0.3
 
 
 def test_eval_at_start_keeps_the_start_weights_when_training_never_beats_them(tmp_path, tiny_config, small_digits):
@@ -189,7 +190,7 @@ def test_eval_at_start_keeps_the_start_weights_when_training_never_beats_them(tm
     assert result.best_epoch == 0 and result.best == -1.0
     metrics = [e for e in read_jsonl(tmp_path / "run" / "m.jsonl") if e.get("kind") == "metrics"]
     assert [e["epoch"] for e in metrics] == [0, 1, 2]
-    best = load_checkpoint(tmp_path / "run" / "checkpoints" / "best.pt")["model"]
+    best = read_checkpoint(tmp_path / "run" / "checkpoints" / "best.pt")["model"]
     assert all(torch.equal(best[k], v) for k, v in start.items())
     assert not torch.equal(task.model.state_dict()["head.fc.weight"], start["head.fc.weight"])  # training moved it
 

@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 from synthetic_lines import make_rec_dataset
 
-from semiocr.core.charset import Charset
 from semiocr.core.data.labels import DatasetError, Sample
 from semiocr.core.training.rec_data import (
-    EpochBatchSampler,
     RecCollate,
     RecDataset,
     filter_samples,
     read_image,
 )
+from semiocr.core.training.sampler import EpochBatchSampler
+from semiocr.runtime.charset import Charset
 
 
 def _flat(sampler):

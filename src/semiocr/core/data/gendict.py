@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from semiocr.core.charset import Charset
 from semiocr.core.data.labels import DICT_FILE, TRAIN_FILE, VAL_FILE, DatasetError, read_labelled
+from semiocr.runtime.charset import Charset
 
 
 def collect_chars(root: str | Path, files: tuple[str, ...] = (TRAIN_FILE, VAL_FILE)) -> Counter:

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from semiocr.core.data.labels import DatasetError
-from semiocr.core.preprocess import ensure_bgr_uint8
+from semiocr.runtime.images import ensure_bgr_uint8
 
 DEFAULT_MAX_PIXELS = 64_000_000  # e.g. 8000 x 8000; a 600 dpi A4 scan is about 35 M pixels
 

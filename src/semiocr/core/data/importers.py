@@ -17,9 +17,9 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from semiocr.core.charset import Charset
 from semiocr.core.data.detection import parse_det_regions, split_det_line
 from semiocr.core.data.labels import DatasetError, read_text_lines
+from semiocr.runtime.charset import Charset
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 

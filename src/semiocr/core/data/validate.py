@@ -19,7 +19,6 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from semiocr.core.charset import Charset, CharsetError
 from semiocr.core.data.detection import check_det_labels
 from semiocr.core.data.images import DEFAULT_MAX_PIXELS, ImageError, decode_image_info
 from semiocr.core.data.labels import (
@@ -32,6 +31,7 @@ from semiocr.core.data.labels import (
     resolve_inside,
 )
 from semiocr.core.data.report import DatasetReport
+from semiocr.runtime.charset import Charset, CharsetError
 
 REQUIRED_FILES = (TRAIN_FILE, VAL_FILE, UNLABELED_FILE, DICT_FILE)
 DET_FILES = ("det_train.txt", "det_val.txt")

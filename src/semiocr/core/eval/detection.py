@@ -108,7 +108,7 @@ def _poly_lines(img: np.ndarray, polys: Sequence, idx: Sequence[int], color: tup
 def draw_errors(img: np.ndarray, gt_polys: Sequence, det_polys: Sequence, res: ImageDetResult) -> np.ndarray:
     """Picture of one image's evaluation: matched ground truth green, missed ground truth red, false alarms
     blue, don't-care regions and discarded detections grey."""
-    from semiocr.core.preprocess import ensure_bgr_uint8
+    from semiocr.runtime.images import ensure_bgr_uint8
 
     out = ensure_bgr_uint8(np.asarray(img)).copy()
     thick = max(1, round(max(out.shape[:2]) / 600))

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
-from semiocr.core.decode import Decoded
+from semiocr.runtime.ctc import Decoded
 
 
 def rec_metrics(preds: Sequence[str], truths: Sequence[str]) -> dict[str, float]:

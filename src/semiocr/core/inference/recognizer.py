@@ -1,4 +1,4 @@
-"""The one recognition inference path: preprocess (``core/preprocess``) → model → softmax → greedy decode.
+"""The one recognition inference path: preprocess (``runtime/rec_preprocess``) → model → softmax → greedy decode.
 
 Used by training-time evaluation, ``semiocr eval rec``, pseudo-labelling and the service. Images are
 grouped by aspect ratio so that each batch pads little.
@@ -7,62 +7,44 @@ grouped by aspect ratio so that each batch pads little.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 import torch
 from torch import nn
 
-from semiocr.core.charset import Charset
-from semiocr.core.decode import Decoded, ctc_greedy_decode
-from semiocr.core.models.registry import build_model
+from semiocr.core.inference.device import resolve_device
 from semiocr.core.models.surgery import head_fc
-from semiocr.core.preprocess import REC_HEIGHT, ensure_bgr_uint8, preprocess_batch
-from semiocr.core.training.checkpoint import checkpoint_charset, load_checkpoint
-from semiocr.core.training.ddp import resolve_device
-
-
-def width_batches(images: Sequence[np.ndarray], batch_size: int) -> list[list[int]]:
-    """Indices of ``images`` grouped into batches of similar aspect ratio (narrow first)."""
-    ratios = [img.shape[1] / max(img.shape[0], 1) for img in images]
-    order = sorted(range(len(images)), key=lambda i: ratios[i])
-    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-
-
-def pick_orientation(upright: Sequence[Decoded], turned: Sequence[Decoded]) -> list[Decoded]:
-    """Per line, the more confident of the upright and the 180°-turned reading (``angle`` 180 for the latter)."""
-    return [replace(t, angle=180) if t.confidence > d.confidence else d for d, t in zip(upright, turned, strict=True)]
+from semiocr.core.weights.checkpoint import CheckpointMeta
+from semiocr.core.weights.load import load_recognizer_model
+from semiocr.runtime.charset import Charset
+from semiocr.runtime.ctc import Decoded, ctc_greedy_decode, pick_orientation
+from semiocr.runtime.images import ensure_bgr_uint8
+from semiocr.runtime.rec_preprocess import REC_HEIGHT, preprocess_batch, width_batches
 
 
 class Recognizer:
     """A recognition model with its charset: ``predict(images) -> list[Decoded]``."""
 
     def __init__(self, model: nn.Module, charset: Charset, device: str | torch.device = "cpu",
-                 batch_size: int = 32, max_width: int | None = None, meta: dict[str, Any] | None = None,
+                 batch_size: int = 32, max_width: int | None = None, meta: CheckpointMeta | None = None,
                  rotate_180: bool = False):
         if head_fc(model).out_features != charset.num_classes:
             raise ValueError(f"model head has {head_fc(model).out_features} classes, charset has "
                              f"{charset.num_classes}")
         self.model, self.charset = model, charset
         self.device = torch.device(device) if isinstance(device, str) else device
-        self.batch_size, self.max_width, self.meta = batch_size, max_width, meta or {}
+        self.batch_size, self.max_width, self.meta = batch_size, max_width, meta
         self.rotate_180 = rotate_180
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, device: str = "auto", batch_size: int = 32,
-                        max_width: int | None = None, rotate_180: bool = False) -> Recognizer:
-        """Build the architecture named in the checkpoint and load its inference weights."""
-        ckpt = load_checkpoint(path)
-        meta = ckpt["meta"]
-        charset = checkpoint_charset(ckpt)
-        kwargs = dict((meta.get("config") or {}).get("model_kwargs") or {})
-        model = build_model(meta["arch"], num_classes=charset.num_classes, **kwargs)
-        model.load_state_dict(ckpt["model"])
+    def from_weights(cls, spec: str | Path, device: str = "auto", batch_size: int = 32,
+                     max_width: int | None = None, rotate_180: bool = False) -> Recognizer:
+        """A recognizer from any weights name (preset, checkpoint file, run directory, marked nickname)."""
+        model, charset, w = load_recognizer_model(spec)
         dev = resolve_device(device)
-        return cls(model.to(dev).eval(), charset, dev, batch_size, max_width, meta, rotate_180)
+        return cls(model.to(dev).eval(), charset, dev, batch_size, max_width, w.meta, rotate_180)
 
     @torch.inference_mode()
     def predict_probs(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:

@@ -1,7 +1,7 @@
 """PP-OCRv4 mobile detector: PP-LCNetV3 (scale 0.75, det) + RSE-FPN (96) + DB head.
 
 Input ``[N, 3, H, W]`` with H and W multiples of 32, normalised as in the model's metadata
-(``semiocr.core.det.preprocess``); output in eval mode: probability map ``[N, 1, H, W]``.
+(``semiocr.runtime.det_preprocess``); output in eval mode: probability map ``[N, 1, H, W]``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ with 256 channels, DB head with ``k=50``); two simplifications: LKPAN's ``intrac
 the head is the plain DB head of ``det_head`` (PaddleOCR's ``PFHeadLocal`` adds a local refinement branch).
 No pretrained weights exist offline for it, so it starts from random init.
 
-Input ``[N, 3, H, W]`` with H and W multiples of 32, normalised as in ``semiocr.core.det.preprocess``; output
+Input ``[N, 3, H, W]`` with H and W multiples of 32, normalised as in ``semiocr.runtime.det_preprocess``; output
 in eval mode: probability map ``[N, 1, H, W]``; train mode: the ``[N, 3, H, W]`` maps ``DBLoss`` expects.
 """
 

@@ -30,8 +30,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from semiocr.core.charset import Charset
 from semiocr.core.models.registry import build_model
+from semiocr.core.weights.checkpoint import det_input_spec, rec_input_spec
+from semiocr.core.workspace import semiocr_home
+from semiocr.runtime.charset import Charset
 
 _WEIGHT_PREFIXES = ("conv2d_", "batch_norm", "linear_", "layer_norm_", "mobile_one_block_", "whswish_b_")
 
@@ -48,29 +50,24 @@ class Preset:
     onnx_file: str
     example_shape: tuple[int, int, int, int]
     is_rec: bool
-    meta: dict
+    input: dict  # the input spec with normalisation (``semiocr.core.weights.checkpoint``)
 
 
 PRESETS: dict[str, Preset] = {
     "PP-OCRv4-mobile-rec": Preset(
         arch="PP-OCRv4-mobile-rec", onnx_file="ch_PP-OCRv4_rec_infer.onnx", example_shape=(1, 3, 48, 64),
-        is_rec=True,
-        meta={"input": "x [N,3,48,W] float32 BGR", "normalize": {"scale": 1 / 255, "mean": [0.5] * 3,
-                                                                "std": [0.5] * 3}, "output": "logits [N,W/8,C]"},
+        is_rec=True, input=rec_input_spec(),
     ),
     "PP-OCRv4-mobile-det": Preset(
         arch="PP-OCRv4-mobile-det", onnx_file="ch_PP-OCRv4_det_infer.onnx", example_shape=(1, 3, 64, 64),
-        is_rec=False,
         # Pre-processing of RapidOCR 1.4.4's config.yaml (the reference runtime of these weights).
-        meta={"input": "x [N,3,H,W] float32 BGR, H and W multiples of 32",
-              "normalize": {"scale": 1 / 255, "mean": [0.5] * 3, "std": [0.5] * 3},
-              "limit_side_len": 736, "limit_type": "min", "output": "probability map [N,1,H,W]"},
+        is_rec=False, input=det_input_spec(736, "min"),
     ),
 }
 
 
 def list_pretrained() -> list[str]:
-    """Names accepted by ``load_pretrained``."""
+    """Names accepted by ``load_preset`` (and, through the weights resolver, wherever weights are)."""
     return sorted(PRESETS)
 
 
@@ -169,9 +166,8 @@ def map_onnx_state_dict(model: nn.Module, weights: list[tuple[str, np.ndarray]],
 
 
 def cache_dir() -> Path:
-    """``$SEMIOCR_HOME/weights`` (default ``~/.semiocr/weights``, the workspace of ``semiocr.platform.settings``)."""
-    home = os.environ.get("SEMIOCR_HOME") or "~/.semiocr"
-    return Path(home).expanduser().absolute() / "weights"
+    """``$SEMIOCR_HOME/weights`` (default ``~/.semiocr/weights``)."""
+    return semiocr_home() / "weights"
 
 
 def _sha256(path: Path) -> str:
@@ -194,7 +190,7 @@ def convert_preset(name: str) -> dict:
     charset = _charset_from_meta(onnx_meta, path) if preset.is_rec else None
     if charset is not None and charset.num_classes != model.head.fc.out_features:
         raise PretrainedError(f"{path}: dict has {charset.num_classes} classes, head has {model.head.fc.out_features}")
-    meta = {**preset.meta, "name": name, "arch": preset.arch, "source": f"rapidocr_onnxruntime/models/"
+    meta = {"input": preset.input, "name": name, "arch": preset.arch, "source": f"rapidocr_onnxruntime/models/"
             f"{preset.onnx_file}", "source_sha256": _sha256(path), "name_mapping": mapping}
     return {"state_dict": state, "meta": meta, "charset": charset.to_dict() if charset else None}
 
@@ -204,7 +200,8 @@ def _load_or_convert(name: str, cache: Path | None) -> dict:
     target = (cache or cache_dir()) / f"{name}.pt"
     if target.is_file():
         blob = torch.load(target, map_location="cpu", weights_only=True)
-        if blob.get("meta", {}).get("source_sha256") == sha:
+        meta = blob.get("meta", {})
+        if meta.get("source_sha256") == sha and meta.get("input") == _preset(name).input:  # same file, same format
             return blob
     blob = convert_preset(name)
     try:
@@ -217,23 +214,28 @@ def _load_or_convert(name: str, cache: Path | None) -> dict:
     return blob
 
 
-def load_pretrained(name: str, cache: str | Path | None = None) -> tuple[nn.Module, Charset | None, dict]:
+def preset_weights(name: str, cache: str | Path | None = None) -> tuple[dict, Charset | None, dict]:
+    """State dict, charset (rec) or ``None`` (det), and metadata of preset ``name`` (converted once, cached)."""
+    blob = _load_or_convert(name, Path(cache) if cache else None)
+    return blob["state_dict"], Charset.from_dict(blob["charset"]) if blob["charset"] else None, blob["meta"]
+
+
+def load_preset(name: str, cache: str | Path | None = None) -> tuple[nn.Module, Charset | None, dict]:
     """Model with preset ``name``'s weights (eval mode), its charset (rec) or ``None`` (det), and metadata.
 
     ``name``: ``"PP-OCRv4-mobile-rec"`` or ``"PP-OCRv4-mobile-det"``. The first call converts the ONNX file of
     the installed ``rapidocr_onnxruntime`` and caches a ``.pt`` (``cache`` dir, default ``cache_dir()``).
     """
     preset = _preset(name)
-    blob = _load_or_convert(name, Path(cache) if cache else None)
-    charset = Charset.from_dict(blob["charset"]) if blob["charset"] else None
+    state, charset, meta = preset_weights(name, cache)
     model = build_model(preset.arch, num_classes=charset.num_classes) if charset else build_model(preset.arch)
-    missing, unexpected = model.load_state_dict(blob["state_dict"], strict=False)
+    missing, unexpected = model.load_state_dict(state, strict=False)
     not_inference = [k for k in missing if not k.startswith("head.thresh.") and not k.endswith("num_batches_tracked")]
     if not_inference or unexpected:
         raise PretrainedError(f"pretrained {name!r} does not fit {preset.arch}: missing {not_inference}, "
                               f"unexpected {unexpected}")
     model.pretrained_name = name
-    return model.eval(), charset, blob["meta"]
+    return model.eval(), charset, meta
 
 
 def reference_session(name: str, threads: int = 1, optimize: bool = True):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from semiocr.core.charset import Charset
+from semiocr.runtime.charset import Charset
 
 
 def head_fc(model: nn.Module) -> nn.Linear:

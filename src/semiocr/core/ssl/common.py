@@ -10,24 +10,22 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from semiocr.core.augment import get_augment
-from semiocr.core.charset import Charset
-from semiocr.core.data.images import image_size, read_image
+from semiocr.core.data.images import image_size
 from semiocr.core.data.labels import Sample
-from semiocr.core.eval.recognition import rec_metrics
-from semiocr.core.inference.recognizer import Recognizer
 from semiocr.core.losses import CTCLoss
 from semiocr.core.ssl.config import LmsslConfig
 from semiocr.core.ssl.ema import ModelEMA
 from semiocr.core.ssl.pseudo_label import PseudoLabel
 from semiocr.core.ssl.sampler import MixedBatchSampler
-from semiocr.core.training.checkpoint import rec_input_spec
 from semiocr.core.training.rec_data import RecBatch, RecCollate, RecDataset
+from semiocr.core.training.rec_eval import ValidationSet, rec_checkpoint_meta
 from semiocr.core.training.task import StepOutput, TaskBase
+from semiocr.core.weights.checkpoint import CheckpointMeta
+from semiocr.runtime.charset import Charset
 
 
 @dataclass
@@ -110,7 +108,7 @@ class RecTaskBase(TaskBase):
         self.loss_fn = CTCLoss(reduction="none")
         self.ema = ModelEMA(model, ema_decay, ema_warmup_steps) if ema_decay else None
         self.device, self.rank, self.world_size = torch.device("cpu"), 0, 1
-        self._val_images: list[np.ndarray] | None = None
+        self.val = ValidationSet(data.val, data.charset, data.eval_batch_size, data.max_width)
 
     def _check_charset(self) -> None:
         for s in [*self.data.labelled, *self.data.val]:
@@ -174,17 +172,11 @@ class RecTaskBase(TaskBase):
         return self.ema.module if self.ema is not None else self.model
 
     def evaluate(self) -> dict[str, float]:
-        if self._val_images is None:
-            self._val_images = [read_image(s.path, s.source) for s in self.data.val]
-        rec = Recognizer(self.eval_module(), self.data.charset, self.device, self.data.eval_batch_size,
-                         self.data.max_width)
-        return rec_metrics([d.text for d in rec.predict(self._val_images)], [s.text or "" for s in self.data.val])
+        return self.val.evaluate(self.eval_module(), self.device)
 
-    def checkpoint_meta(self) -> dict[str, Any]:
-        return {"arch": getattr(self.model, "arch_name", type(self.model).__name__),
-                "charset": self.data.charset.to_dict(), "input": rec_input_spec(),
-                "dataset_hash": self.data.data_hash, "parent": self.parent, "task": self.task_name,
-                "pseudo_labels": len(self.pseudo)}
+    def checkpoint_meta(self) -> CheckpointMeta:
+        return rec_checkpoint_meta(self.model, self.data.charset, self.task_name, self.data.data_hash, self.parent,
+                                   pseudo_labels=len(self.pseudo))
 
     def state_dict(self) -> dict[str, Any]:
         return {"ema": self.ema.state_dict() if self.ema is not None else None}

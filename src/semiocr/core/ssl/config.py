@@ -107,7 +107,7 @@ class StudentCfg(_Strict):
     model: ModelCfg = Field(default_factory=lambda: ModelCfg(arch="PP-OCRv4-mobile-rec"))
     optim: OptimCfg = Field(default_factory=OptimCfg)
     warmup: OptimCfg | None = None  # the supervised warm-up stage; None = same as ``optim``
-    teacher_weights: Path | None = None  # small-only mode: the marked large weights
+    teacher_weights: str | None = None  # small-only mode: the large weights (any weights name, e.g. a mark)
     # the least confident tenth of the final labels is dropped (wire markers: 35 % exact there; dropping it raised
     # the student on val and test with both seeds, BENCHMARKS.md); 0.5 is a floor for unreadable lines
     pseudo: PseudoCfg = Field(default_factory=lambda: PseudoCfg(threshold=0.5, top_fraction_start=0.9))

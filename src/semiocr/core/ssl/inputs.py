@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from semiocr.core.charset import Charset
 from semiocr.core.data.labels import (
     DICT_FILE,
     TRAIN_FILE,
@@ -17,7 +16,9 @@ from semiocr.core.data.labels import (
 )
 from semiocr.core.models.registry import list_models
 from semiocr.core.ssl.config import LmsslConfig, ModelCfg
-from semiocr.core.ssl.weights import check_charset, is_preset
+from semiocr.core.weights.load import load_recognizer_model
+from semiocr.core.weights.resolve import resolve_weights
+from semiocr.runtime.charset import Charset
 
 
 @dataclass
@@ -49,8 +50,8 @@ def _require_model(m: ModelCfg, role: str) -> None:
     known = list_models()
     if m.arch not in known:
         raise KeyError(f"{role} model {m.arch!r} is not registered; known: {', '.join(known) or '(none)'}")
-    if m.pretrained is not None and not Path(m.pretrained).is_file() and not is_preset(m.pretrained):
-        raise FileNotFoundError(f"{role} start weights {m.pretrained!r} are neither a file nor a pretrained preset")
+    if m.pretrained is not None:
+        resolve_weights(m.pretrained)  # raises CheckpointError naming what was looked for
 
 
 def check_inputs(cfg: LmsslConfig) -> RunInputs:
@@ -69,5 +70,5 @@ def check_inputs(cfg: LmsslConfig) -> RunInputs:
     if cfg.mode in ("joint", "small"):
         _require_model(cfg.student.model, "small")
     if cfg.mode == "small":
-        check_charset(Path(cfg.student.teacher_weights), charset)
+        load_recognizer_model(cfg.student.teacher_weights, charset)
     return RunInputs(root, charset, labelled, val, unlabelled)

@@ -22,11 +22,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from semiocr.core.charset import Charset
 from semiocr.core.data.images import read_image
 from semiocr.core.data.labels import DatasetError, Sample, read_text_lines
 from semiocr.core.eval.recognition import rec_metrics
 from semiocr.core.inference.recognizer import Recognizer
+from semiocr.runtime.charset import Charset
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from typing import Any
 from torch import nn
 
 from semiocr.core.data.hashing import dataset_hash
+from semiocr.core.inference.device import resolve_device
 from semiocr.core.models.registry import build_model
 from semiocr.core.ssl import pseudo_label as pl
 from semiocr.core.ssl.common import TaskData, tiebreak_metric
@@ -34,11 +35,10 @@ from semiocr.core.ssl.student import StudentTask
 from semiocr.core.ssl.summary import write_summary
 from semiocr.core.ssl.synth_start import synth_samples
 from semiocr.core.ssl.teacher import TeacherTask
-from semiocr.core.ssl.weights import build_from_checkpoint, load_start_weights
-from semiocr.core.training.ddp import resolve_device
 from semiocr.core.training.loop import seed_everything
 from semiocr.core.training.sinks import ConsoleSink
 from semiocr.core.training.task import EventSink
+from semiocr.core.weights.load import load_recognizer_model, load_start_weights
 
 
 class RunLog:
@@ -108,17 +108,17 @@ class Recipe:
         return TaskData.for_run(self.cfg, inp.charset, inp.labelled, inp.val, batch_size, labelled_aug, pseudo_aug,
                                 self.data_hash)
 
-    def _model(self, m: ModelCfg, weights: Path | None = None) -> nn.Module:
+    def _model(self, m: ModelCfg, weights: str | Path | None = None) -> nn.Module:
         """Build ``m`` and load ``weights`` (start weights or a previous stage's best) when given."""
         model = build_model(m.arch, num_classes=self.inputs.charset.num_classes, **m.kwargs)
         if weights is not None:
             self.log("log", {"message": load_start_weights(model, weights, self.inputs.charset)})
         return model
 
-    def _start(self, m: ModelCfg, role: str) -> Path | None:
+    def _start(self, m: ModelCfg, role: str) -> str | Path | None:
         """Start weights of a model: ``pretrained`` (file or preset), else synthetic pre-training, else none."""
         if m.pretrained is not None:
-            return Path(m.pretrained)  # a checkpoint file or a preset name; the engine loads either
+            return m.pretrained  # any weights name (file, run directory, preset, marked nickname)
         if m.synth_pretrain is None:
             return None
         inp, sp = self.inputs, m.synth_pretrain
@@ -224,10 +224,10 @@ class Recipe:
                            pseudo_weight=s.pseudo.weight, ema_decay=s.ema_decay,
                            ema_warmup_steps=s.ema_warmup_steps, seed=self.cfg.seed + 100, parent=parent)
 
-    def run_small(self, teacher_path: Path) -> Path:
+    def run_small(self, teacher_path: str | Path) -> Path:
         """Final pseudo-labels from the teacher, optional supervised warm-up, then distillation."""
         s = self.cfg.student
-        teacher = build_from_checkpoint(teacher_path, self.inputs.charset)
+        teacher = load_recognizer_model(teacher_path, self.inputs.charset)[0]
         self._enter("pseudo_final")
         pseudo = self._pseudo(teacher, "final", s.pseudo, 0, str(teacher_path))
         shutil.copyfile(self.out / "pseudo" / "final.tsv", self.out / "pseudo_labels.tsv")
@@ -269,11 +269,11 @@ class Recipe:
             teacher = self.run_large()
             if mode == "large":
                 self._enter("pseudo_final")
-                model = build_from_checkpoint(teacher, self.inputs.charset)
+                model = load_recognizer_model(teacher, self.inputs.charset)[0]
                 self._pseudo(model, "final", self.cfg.student.pseudo, 0, str(teacher))
                 shutil.copyfile(self.out / "pseudo" / "final.tsv", self.out / "pseudo_labels.tsv")
         else:
-            teacher = Path(self.cfg.student.teacher_weights)
+            teacher = self.cfg.student.teacher_weights
         if mode in ("joint", "small"):
             self.run_small(teacher)
         self.state.update(stage="done", status="succeeded")

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from semiocr.core.inference.device import resolve_device
 from semiocr.core.ssl.config import OptimCfg
-from semiocr.core.training.checkpoint import CHECKPOINT_DIR, load_checkpoint
 from semiocr.core.training.config import TrainConfig
-from semiocr.core.training.ddp import resolve_device
 from semiocr.core.training.loop import fit
 from semiocr.core.training.sinks import default_sink
 from semiocr.core.training.task import EventSink, TrainTask
+from semiocr.core.weights.checkpoint import CHECKPOINT_DIR, read_checkpoint
 
 
 class StageStopped(RuntimeError):
@@ -108,7 +108,7 @@ def run_stage(task: TrainTask, out_dir: Path, cfg: TrainConfig, *, sink: EventSi
     if result.reason == "stopped":
         raise StageStopped(f"stop requested in {out_dir} at epoch {result.epoch}, step {result.step}")
     start = json.loads(start_file.read_text())
-    best = dict(load_checkpoint(best_path)["meta"]["metrics"])
+    best = dict(read_checkpoint(best_path)["meta"].metrics)
     done.write_text(json.dumps({"start": start, "best": best, "epochs": cfg.epochs}, indent=2))
     return StageResult(start, best, best_path, cfg.epochs)
 

@@ -9,10 +9,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from semiocr.core.decode import ctc_greedy_decode
 from semiocr.core.ssl.common import RecTaskBase, TaskData, freeze
 from semiocr.core.ssl.distill import frame_kl, frames_align
 from semiocr.core.ssl.pseudo_label import PseudoLabel
+from semiocr.core.weights.checkpoint import CheckpointMeta
+from semiocr.runtime.ctc import ctc_greedy_decode
 
 
 def content_frame_mask(images: torch.Tensor, num_frames: int) -> torch.Tensor:
@@ -76,10 +77,12 @@ class StudentTask(RecTaskBase):
         """``[N]`` bool: the teacher's greedy reading of the image as the student sees it (augmented, maybe
         upside down) is the text the student is trained on. Elsewhere the teacher's frame distribution pulls
         against that label (e.g. a pool line the teacher labelled by reading it turned by 180°)."""
-        reads = ctc_greedy_decode(teacher_logits.softmax(-1), self.data.charset)
+        reads = ctc_greedy_decode(teacher_logits.detach().float().softmax(-1).cpu().numpy(), self.data.charset)
         return torch.tensor([r.text == (t or "") for r, t in zip(reads, texts, strict=True)],
                             device=teacher_logits.device)
 
-    def checkpoint_meta(self) -> dict[str, Any]:
-        return {**super().checkpoint_meta(), "kd_weight": self.kd_weight, "kd_temperature": self.kd_temperature,
-                "kd_only_agreeing": self.kd_only_agreeing}
+    def checkpoint_meta(self) -> CheckpointMeta:
+        meta = super().checkpoint_meta()
+        meta.extra.update(kd_weight=self.kd_weight, kd_temperature=self.kd_temperature,
+                          kd_only_agreeing=self.kd_only_agreeing)
+        return meta

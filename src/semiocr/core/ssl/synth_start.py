@@ -8,10 +8,10 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from semiocr.core.charset import Charset
 from semiocr.core.data.labels import Sample, read_labelled
 from semiocr.core.data.synth import SynthConfig, generate_dataset
 from semiocr.core.ssl.config import SynthPretrainCfg
+from semiocr.runtime.charset import Charset
 
 
 def synth_config(charset: Charset, labelled: Sequence[Sample], cfg: SynthPretrainCfg, seed: int) -> SynthConfig:

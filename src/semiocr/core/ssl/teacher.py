@@ -15,10 +15,11 @@ from torch import nn
 
 from semiocr.core.augment import strong, weak
 from semiocr.core.data.images import read_image
-from semiocr.core.decode import ctc_greedy_decode
-from semiocr.core.preprocess import preprocess_batch
 from semiocr.core.ssl.common import MixedBatch, RecTaskBase, TaskData
 from semiocr.core.ssl.pseudo_label import PseudoLabel
+from semiocr.core.weights.checkpoint import CheckpointMeta
+from semiocr.runtime.ctc import ctc_greedy_decode
+from semiocr.runtime.rec_preprocess import preprocess_batch
 
 
 @dataclass
@@ -77,7 +78,7 @@ class TeacherTask(RecTaskBase):
         """CTC loss of the strong view against the EMA model's confident reading of the weak view."""
         with torch.no_grad():
             probs = self.ema.module(batch.weak_x).float().softmax(-1)
-        decoded = ctc_greedy_decode(probs, self.data.charset)
+        decoded = ctc_greedy_decode(probs.cpu().numpy(), self.data.charset)
         keep = [i for i, d in enumerate(decoded) if d.text and d.confidence >= self.consistency_threshold]
         logs["cons_kept"] = len(keep) / max(len(decoded), 1)
         if not keep:
@@ -88,8 +89,10 @@ class TeacherTask(RecTaskBase):
         logs["cons"] = float(loss.detach())
         return loss
 
-    def checkpoint_meta(self) -> dict[str, Any]:
-        return {**super().checkpoint_meta(), "round": self.round_index}
+    def checkpoint_meta(self) -> CheckpointMeta:
+        meta = super().checkpoint_meta()
+        meta.extra["round"] = self.round_index
+        return meta
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "round": self.round_index}

@@ -14,6 +14,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from semiocr.core.inference.device import resolve_device
+
 
 @dataclass(frozen=True)
 class DistContext:
@@ -31,18 +33,6 @@ class DistContext:
     @property
     def distributed(self) -> bool:
         return self.world_size > 1
-
-
-def resolve_device(spec: str, local_rank: int = 0) -> torch.device:
-    """``auto`` → CUDA when available else CPU; ``cuda`` → ``cuda:<local_rank>``; anything else as given."""
-    if spec == "auto":
-        spec = "cuda" if torch.cuda.is_available() else "cpu"
-    if spec == "cuda":
-        spec = f"cuda:{local_rank}"
-    device = torch.device(spec)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {spec!r} requested but CUDA is not available")
-    return device
 
 
 def init_distributed(device_spec: str = "auto") -> DistContext:

@@ -20,21 +20,22 @@ import numpy as np
 import torch
 from torch import nn
 
-from semiocr.core.charset import Charset
 from semiocr.core.training import ddp
-from semiocr.core.training.checkpoint import (
-    CHECKPOINT_DIR,
-    TrainState,
-    atomic_save,
-    build_checkpoint,
-    check_compatible,
-    load_checkpoint,
-    load_pretrained,
-    restore_rng,
-)
 from semiocr.core.training.config import TrainConfig, save_config
+from semiocr.core.training.resume import TrainState, restore_rng, train_section
 from semiocr.core.training.sinks import default_sink
 from semiocr.core.training.task import EventSink, TrainTask
+from semiocr.core.weights.checkpoint import (
+    CHECKPOINT_DIR,
+    CheckpointError,
+    CheckpointMeta,
+    check_compatible,
+    read_checkpoint,
+    save_checkpoint,
+)
+from semiocr.core.weights.load import load_start_weights
+from semiocr.core.weights.resolve import resume_checkpoint
+from semiocr.runtime.charset import Charset
 
 
 @dataclass
@@ -95,10 +96,10 @@ def _task_steps(task: TrainTask) -> int:
     raise TypeError(f"{type(task).__name__} needs steps_per_epoch() or __len__ (steps per epoch)")
 
 
-def _task_meta(task: TrainTask) -> dict[str, Any]:
+def _task_meta(task: TrainTask) -> CheckpointMeta:
     if hasattr(task, "checkpoint_meta"):
-        return dict(task.checkpoint_meta())
-    return {"arch": getattr(task.model, "arch_name", type(task.model).__name__)}
+        return task.checkpoint_meta()
+    return CheckpointMeta(arch=getattr(task.model, "arch_name", type(task.model).__name__))
 
 
 def _task_batches(task: TrainTask, epoch: int, skip: int) -> Iterable[Any]:
@@ -130,11 +131,11 @@ class _Run:
         cfg, task = self.cfg, self.task
         _task_setup(task, self.ctx)
         self.meta = _task_meta(task)
-        charset = Charset.from_dict(self.meta["charset"]) if "charset" in self.meta else None
+        self.meta.model_kwargs = dict(cfg.model_kwargs)  # what rebuilds the architecture from the weights
+        charset = self.meta.charset_obj()
         if cfg.pretrained and not cfg.resume:
-            _, msg = load_pretrained(task.model, cfg.pretrained, charset)
-            self.meta["parent"] = self.meta.get("parent") or str(cfg.pretrained)
-            self.log(msg)
+            self.log(load_start_weights(task.model, cfg.pretrained, charset))
+            self.meta.parent = self.meta.parent or str(cfg.pretrained)
         task.model.to(self.ctx.device)
         self.steps_per_epoch = _task_steps(task)
         if self.steps_per_epoch < 1:
@@ -152,8 +153,10 @@ class _Run:
             save_config(cfg, self.run_dir / "config.yaml")
 
     def _resume(self, charset: Charset | None) -> None:
-        ckpt = load_checkpoint(self.cfg.resume, map_location="cpu")
-        check_compatible(ckpt, self.meta.get("arch"), charset)
+        ckpt = read_checkpoint(resume_checkpoint(self.cfg.resume), map_location="cpu")
+        check_compatible(ckpt["meta"], self.meta.arch, charset)
+        if "train" not in ckpt:
+            raise CheckpointError(f"{ckpt['meta'].path}: weights-only file, nothing to resume; use it as pretrained")
         tr = ckpt["train"]
         self.task.model.load_state_dict(tr["model"] if tr["model"] is not None else ckpt["model"])
         self.optimizer.load_state_dict(tr["optimizer"])
@@ -163,21 +166,23 @@ class _Run:
         self.task.load_state_dict(tr["task"])
         self.state = TrainState(tr["epoch"], tr["step"], tr["epoch_step"], tr["best"], tr["best_epoch"],
                                 tr.get("best_tiebreak"))
-        self.last_metrics = dict(ckpt["meta"].get("metrics") or {})
+        self.last_metrics = dict(ckpt["meta"].metrics)
         restore_rng(tr["rng"])
-        self.log(f"resumed from {ckpt['meta']['path']} at epoch {self.state.epoch} step {self.state.step} "
+        self.log(f"resumed from {ckpt['meta'].path} at epoch {self.state.epoch} step {self.state.step} "
                  f"(+{self.state.epoch_step} steps into the epoch), best {self.state.best}")
 
     # -- checkpoints -----------------------------------------------------------------------------------
     def save(self, kind: str, name: str, metrics: dict[str, float] | None = None) -> None:
         if not self.ctx.is_main:
             return
-        ckpt = build_checkpoint(meta=self.meta, model=self.task.model, eval_module=self.task.eval_module(),
-                                state=self.state, optimizer=self.optimizer, scheduler=self.scheduler,
-                                scaler=self.scaler if self.use_amp else None, task_state=self.task.state_dict(),
-                                kind=kind, metrics=metrics if metrics is not None else self.last_metrics,
-                                config=self.cfg.model_dump(mode="json"))
-        path = atomic_save(ckpt, self.run_dir / CHECKPOINT_DIR / name)
+        eval_module = self.task.eval_module()
+        meta = self.meta.stamped(kind=kind, epoch=self.state.epoch, step=self.state.step,
+                                 metrics=dict(metrics if metrics is not None else self.last_metrics),
+                                 config=self.cfg.model_dump(mode="json"))
+        train = train_section(model=self.task.model, eval_module=eval_module, state=self.state,
+                              optimizer=self.optimizer, scheduler=self.scheduler,
+                              scaler=self.scaler if self.use_amp else None, task_state=self.task.state_dict())
+        path = save_checkpoint(self.run_dir / CHECKPOINT_DIR / name, meta, eval_module.state_dict(), train)
         self.emit("checkpoint", {"path": str(path), "type": kind, "epoch": self.state.epoch,
                                  "step": self.state.step})
 

@@ -4,33 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
 from semiocr.core.augment import get_augment
-from semiocr.core.charset import Charset
 from semiocr.core.data.hashing import dataset_hash
-from semiocr.core.data.images import read_image
 from semiocr.core.data.labels import DICT_FILE, DatasetError, Sample, read_labelled
-from semiocr.core.eval.recognition import rec_metrics
-from semiocr.core.inference.recognizer import Recognizer
 from semiocr.core.losses import CTCLoss
 from semiocr.core.models.registry import build_model
-from semiocr.core.training.checkpoint import rec_input_spec
 from semiocr.core.training.config import TrainConfig
 from semiocr.core.training.loop import seed_everything
 from semiocr.core.training.rec_data import (
-    EpochBatchSampler,
     RecBatch,
     RecCollate,
     RecDataset,
     filter_samples,
 )
+from semiocr.core.training.rec_eval import ValidationSet, rec_checkpoint_meta
+from semiocr.core.training.sampler import EpochBatchSampler
 from semiocr.core.training.task import StepOutput, TaskBase
+from semiocr.core.weights.checkpoint import CheckpointMeta
+from semiocr.runtime.charset import Charset
 
 
 class SupervisedRecTask(TaskBase):
@@ -48,7 +44,7 @@ class SupervisedRecTask(TaskBase):
         self.data_hash, self.parent = data_hash, parent
         self.loss_fn = CTCLoss()
         self.device = torch.device("cpu")
-        self._val_images: list[np.ndarray] | None = None
+        self.val = ValidationSet(val, charset, cfg.eval_batch_size, cfg.max_width)
 
     def setup(self, device: torch.device, rank: int, world_size: int) -> None:
         self.device = device
@@ -76,19 +72,10 @@ class SupervisedRecTask(TaskBase):
         return StepOutput(loss=loss, batch_size=len(batch))
 
     def evaluate(self) -> dict[str, float]:
-        if not self.val_samples:
-            return {"acc": 0.0, "n": 0}
-        if self._val_images is None:
-            self._val_images = [read_image(s.path, s.source) for s in self.val_samples]
-        rec = Recognizer(self.eval_module(), self.charset, self.device, batch_size=self.cfg.eval_batch_size,
-                         max_width=self.cfg.max_width)
-        preds = [d.text for d in rec.predict(self._val_images)]
-        return rec_metrics(preds, [s.text or "" for s in self.val_samples])
+        return self.val.evaluate(self.eval_module(), self.device)
 
-    def checkpoint_meta(self) -> dict[str, Any]:
-        return {"arch": getattr(self.model, "arch_name", type(self.model).__name__),
-                "charset": self.charset.to_dict(), "input": rec_input_spec(), "dataset_hash": self.data_hash,
-                "parent": self.parent, "task": "supervised"}
+    def checkpoint_meta(self) -> CheckpointMeta:
+        return rec_checkpoint_meta(self.model, self.charset, "supervised", self.data_hash, self.parent)
 
 
 def dataset_charset(cfg: TrainConfig) -> Charset:

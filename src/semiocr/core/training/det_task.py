@@ -18,17 +18,18 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from semiocr.core.data.images import read_image
-from semiocr.core.det.augment import DetAugConfig
-from semiocr.core.det.data import DetBatch, DetDataset, DetSampleLike, collate_det
-from semiocr.core.det.detector import TextDetector
-from semiocr.core.det.loss import DBLoss
-from semiocr.core.det.postprocess import DBPostprocessConfig
-from semiocr.core.det.preprocess import DetPreprocessConfig
-from semiocr.core.det.weights import DEFAULT_DET_META, load_weights_into
 from semiocr.core.eval.detection import aggregate, evaluate_image
+from semiocr.core.inference.detector import TextDetector
 from semiocr.core.models.registry import build_model
 from semiocr.core.training.config import TrainConfig
+from semiocr.core.training.det_augment import DetAugConfig
+from semiocr.core.training.det_data import DetBatch, DetDataset, DetSampleLike, collate_det
+from semiocr.core.training.det_loss import DBLoss
+from semiocr.core.training.sampler import EpochBatchSampler
 from semiocr.core.training.task import StepOutput, TaskBase
+from semiocr.core.weights.checkpoint import CheckpointMeta, det_input_spec
+from semiocr.core.weights.load import load_start_weights
+from semiocr.runtime.det_postprocess import DBPostprocessConfig
 
 
 class DetTrainConfig(TrainConfig):
@@ -67,8 +68,9 @@ class DetTrainConfig(TrainConfig):
     def post(self) -> DBPostprocessConfig:
         return DBPostprocessConfig(thresh=self.thresh, box_thresh=self.box_thresh, unclip_ratio=self.unclip_ratio)
 
-    def meta(self) -> dict[str, Any]:
-        return {**DEFAULT_DET_META, "limit_side_len": self.limit_side_len, "limit_type": self.limit_type}
+    def input_spec(self) -> dict[str, Any]:
+        """The input contract stored with the weights (normalisation, side limit)."""
+        return det_input_spec(self.limit_side_len, self.limit_type)
 
 
 class DetTrainTask(TaskBase):
@@ -88,14 +90,11 @@ class DetTrainTask(TaskBase):
         self._val_images: list[np.ndarray] | None = None
 
     def setup(self, device: torch.device, rank: int, world_size: int) -> None:
-        from semiocr.core.training.rec_data import EpochBatchSampler
-
         self.device = device
         self.model.to(device)
-        pre = DetPreprocessConfig()
-        norm = self.cfg.meta()["normalize"]
-        self.dataset = DetDataset(self.train_samples, self.cfg.aug(), mean=norm.get("mean", pre.mean),
-                                  std=norm.get("std", pre.std), seed=self.cfg.seed)
+        spec = self.cfg.input_spec()
+        self.dataset = DetDataset(self.train_samples, self.cfg.aug(), mean=spec["mean"], std=spec["std"],
+                                  seed=self.cfg.seed)
         self.sampler = EpochBatchSampler(len(self.dataset), self.cfg.batch_size, seed=self.cfg.seed,
                                          shuffle=True, drop_last=False, rank=rank, world_size=world_size)
 
@@ -127,7 +126,7 @@ class DetTrainTask(TaskBase):
             self._val_images = [read_image(s.path, s.source) for s in self.val_samples]
         module = self.eval_module()
         was_training = module.training
-        detector = TextDetector(module, self.cfg.meta(), post=self.cfg.post(), device=self.device)
+        detector = TextDetector(module, self.cfg.input_spec(), post=self.cfg.post(), device=self.device)
         try:
             results = [evaluate_image(s.polygons, s.ignore, detector(img).boxes)
                        for s, img in zip(self.val_samples, self._val_images, strict=True)]
@@ -135,9 +134,10 @@ class DetTrainTask(TaskBase):
             module.train(was_training)
         return {k: float(v) for k, v in aggregate(results).items()}
 
-    def checkpoint_meta(self) -> dict[str, Any]:
-        return {"arch": getattr(self.model, "arch_name", type(self.model).__name__), **self.cfg.meta(),
-                "dataset_hash": self.data_hash, "parent": self.parent, "task": "detection"}
+    def checkpoint_meta(self) -> CheckpointMeta:
+        return CheckpointMeta(arch=getattr(self.model, "arch_name", type(self.model).__name__), task="detection",
+                              model_kwargs=dict(self.cfg.model_kwargs), input=self.cfg.input_spec(),
+                              dataset_hash=self.data_hash, parent=self.parent)
 
 
 def build_det_task(cfg: DetTrainConfig, log=print) -> DetTrainTask:
@@ -155,6 +155,6 @@ def build_det_task(cfg: DetTrainConfig, log=print) -> DetTrainTask:
     seed_everything(cfg.seed)
     model = build_model(cfg.arch, **cfg.model_kwargs)
     if cfg.init_weights and not cfg.resume:
-        log(load_weights_into(model, cfg.init_weights))
+        log(load_start_weights(model, cfg.init_weights, None))
     return DetTrainTask(model, train, val, cfg, data_hash=dataset_hash(root),
                         parent=cfg.init_weights)

@@ -12,10 +12,10 @@ import torch
 from torch.utils.data import Dataset
 
 from semiocr.core.data.images import read_image
-from semiocr.core.det.augment import DetAugConfig, augment_det
-from semiocr.core.det.labels import DBLabelConfig, make_db_targets
-from semiocr.core.det.loss import DBBatchTargets
-from semiocr.core.det.preprocess import DET_MEAN, DET_STD, normalize
+from semiocr.core.training.det_augment import DetAugConfig, augment_det
+from semiocr.core.training.det_labels import DBLabelConfig, make_db_targets
+from semiocr.core.training.det_loss import DBBatchTargets
+from semiocr.runtime.det_preprocess import DET_MEAN, DET_STD, normalize
 
 
 class DetSampleLike(Protocol):

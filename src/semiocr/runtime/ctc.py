@@ -5,12 +5,12 @@ Confidence is the mean of the kept frames' max-probabilities (0.0 for an empty r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
-import torch
 
-from semiocr.core.charset import Charset
+from semiocr.runtime.charset import Charset
 
 
 @dataclass(frozen=True)
@@ -24,10 +24,9 @@ class Decoded:
     angle: int = 0  # 180: read from the image turned upside down (``Recognizer(rotate_180=True)``)
 
 
-def ctc_greedy_decode(probs: np.ndarray | torch.Tensor, charset: Charset) -> list[Decoded]:
-    """Decode ``[N, T, C]`` probabilities (softmax already applied) into ``N`` lines."""
-    if isinstance(probs, torch.Tensor):
-        probs = probs.detach().float().cpu().numpy()
+def ctc_greedy_decode(probs: np.ndarray, charset: Charset) -> list[Decoded]:
+    """Decode ``[N, T, C]`` probabilities (softmax already applied, a numpy array) into ``N`` lines."""
+    probs = np.asarray(probs)
     if probs.ndim != 3 or probs.shape[2] != charset.num_classes:
         raise ValueError(f"expected probabilities [N, T, {charset.num_classes}], got {list(probs.shape)}")
     classes = charset.classes
@@ -47,3 +46,8 @@ def ctc_greedy_decode(probs: np.ndarray | torch.Tensor, charset: Charset) -> lis
             char_frames=tuple(int(f) for f in frames),
         ))
     return out
+
+
+def pick_orientation(upright: Sequence[Decoded], turned: Sequence[Decoded]) -> list[Decoded]:
+    """Per line, the more confident of the upright and the 180°-turned reading (``angle`` 180 for the latter)."""
+    return [replace(t, angle=180) if t.confidence > d.confidence else d for d, t in zip(upright, turned, strict=True)]

@@ -2,11 +2,14 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from semiocr.cli.demo import STEPS, run_demo
+from semiocr.cli.demo_presets import DEMO, PRESETS, QUICK, DemoContext
+from semiocr.cli.demo_steps import DemoSink, pseudo_label_quality, step_summary
+from semiocr.cli.main import app
 from semiocr.core.data.synth import SynthConfig
 from semiocr.core.ssl.config import LmsslConfig
-from semiocr.demo import DEMO, PRESETS, QUICK, STEPS, DemoContext, main, run_demo
-from semiocr.demo_steps import DemoSink, pseudo_label_quality, step_summary
 from semiocr.platform.datasets import DatasetStore
 
 TINY = SynthConfig(n_train=4, n_val=2, n_test=1, n_unlabeled=3, pages_train=1, pages_val=1)
@@ -120,10 +123,11 @@ def test_demo_sink_prints_stages_and_pseudo_counts(capsys):
 
 
 @pytest.mark.slow
-def test_quick_demo_end_to_end(tmp_path, monkeypatch, capsys):
+def test_quick_demo_end_to_end(tmp_path, monkeypatch):
     """The whole demo with the QUICK preset (about a minute on a 2-core CPU)."""
     monkeypatch.setenv("SEMIOCR_HOME", str(tmp_path / "home"))
-    main(["--out", str(tmp_path / "demo"), "--quick"])
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "demo"), "--quick"])
+    assert result.exit_code == 0, result.output
     out = tmp_path / "demo"
     doc = json.loads((out / "summary.json").read_text())
     for o in doc["outputs"]:
@@ -139,7 +143,7 @@ def test_quick_demo_end_to_end(tmp_path, monkeypatch, capsys):
     # chance for an exact match of a random 2–10 character line is ~0; the imported weights read most lines
     assert h["small_val_acc_final"] > 0.2 and h["small_test_acc"] > 0.2 and h["small_test_cer"] < 0.5
     assert h["ocr_hmean"] > 0.5 and 0 < h["pseudo_kept"] <= h["pseudo_pool"] == QUICK.synth.n_unlabeled
-    assert "[7/7] summary" in capsys.readouterr().out
+    assert "[7/7] summary" in result.output and "done in" in result.output
 
 
 def test_an_output_folder_of_another_preset_is_refused(tmp_path, monkeypatch):

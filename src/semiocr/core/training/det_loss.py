@@ -23,7 +23,7 @@ from torch.nn import functional as F  # noqa: N812
 
 @dataclass
 class DBBatchTargets:
-    """Batched DB targets, each ``[N, H, W]`` float32 (see ``semiocr.core.det.labels``)."""
+    """Batched DB targets, each ``[N, H, W]`` float32 (see ``semiocr.core.training.det_labels``)."""
 
     shrink_map: torch.Tensor
     shrink_mask: torch.Tensor

@@ -18,13 +18,13 @@ image, from 1×1 to tens of thousands of pixels a side, costs at most one bounde
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
-from semiocr.core.preprocess import ensure_bgr_uint8
+from semiocr.runtime.images import ensure_bgr_uint8
 
 DET_MEAN: tuple[float, float, float] = (0.5, 0.5, 0.5)
 DET_STD: tuple[float, float, float] = (0.5, 0.5, 0.5)
@@ -131,3 +131,20 @@ def preprocess_det(page: np.ndarray, cfg: DetPreprocessConfig = DetPreprocessCon
     """A prepared page → network input ``[1, 3, H, W]`` float32."""
     resized = det_resize(page, cfg.limit_side_len, cfg.limit_type)
     return normalize(resized, cfg.mean, cfg.std)[None]
+
+
+def config_from_input_spec(spec: Mapping | None, pre: DetPreprocessConfig | None = None) -> DetPreprocessConfig:
+    """``pre`` (default settings when None) updated with a detector's input spec (as stored with its weights):
+    ``mean``/``std`` (with ``scale`` 1/255), ``limit_side_len`` and ``limit_type`` where the spec has them."""
+    pre = pre or DetPreprocessConfig()
+    if not spec:
+        return pre
+    if abs(float(spec.get("scale", 1 / 255)) - 1 / 255) > 1e-9:
+        raise ValueError(f"detector input scale {spec['scale']} is not 1/255; unsupported normalisation")
+    if "mean" in spec and "std" in spec:
+        pre = replace(pre, mean=tuple(float(v) for v in spec["mean"]), std=tuple(float(v) for v in spec["std"]))
+    if "limit_side_len" in spec:
+        pre = replace(pre, limit_side_len=int(spec["limit_side_len"]))
+    if "limit_type" in spec:
+        pre = replace(pre, limit_type=str(spec["limit_type"]))
+    return pre

@@ -1,55 +1,83 @@
-"""Full-page OCR: detect → reading order → perspective crop → rotate tall crops → recognise → JSON + picture.
+"""Full-page OCR without torch: detect → reading order → perspective crop → rotate tall crops → recognise.
 
-``OcrPipeline(detector, recognizer)`` takes a :class:`~semiocr.core.det.detector.TextDetector` (any DB model:
-imported, trained or marked weights) and any object with ``predict(images) -> list[Decoded]`` (the shared
-``Recognizer``); :func:`build_pipeline` makes one from weight names or paths. Semantics follow RapidOCR 1.4.4
-(det + rec, no angle classifier) so results match it; images of any size and format are accepted (see
-``semiocr.core.det.preprocess`` for the size limit: longest side 2000 before detection).
+``OcrPipeline(detector, recognizer)`` takes any detector returning a ``DetResult`` (``DBDetector`` subclasses:
+the PyTorch ``semiocr.core.inference.detector.TextDetector`` or an ONNX Runtime runner) and any object with
+``predict(images) -> list[Decoded]``. Semantics follow RapidOCR 1.4.4 (det + rec, no angle classifier) so
+results match it; images of any size and format are accepted (``runtime.det_preprocess`` bounds the size).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Protocol
 
 import cv2
 import numpy as np
 
-from semiocr.core.decode import Decoded
-from semiocr.core.det.detector import TextDetector
-from semiocr.core.det.postprocess import sort_reading_order
-from semiocr.core.inference.recognizer import Recognizer
-from semiocr.core.preprocess import ensure_bgr_uint8
+from semiocr.runtime.ctc import Decoded
+from semiocr.runtime.det_postprocess import DBPostprocessConfig, boxes_from_prob, filter_boxes, sort_reading_order
+from semiocr.runtime.det_preprocess import (
+    DetPreprocessConfig,
+    PageTransform,
+    config_from_input_spec,
+    prepare_page,
+    preprocess_det,
+)
+from semiocr.runtime.images import ensure_bgr_uint8
 
 #: crops at least this much taller than wide are rotated 90° counter-clockwise before recognition
 TALL_RATIO = 1.5
 
 
+@dataclass
+class DetResult:
+    """Boxes ``[K, 4, 2]`` (tl, tr, br, bl) in page and original coordinates, their scores, and the page."""
+
+    page_boxes: np.ndarray
+    boxes: np.ndarray
+    scores: np.ndarray
+    page: np.ndarray
+    transform: PageTransform
+
+
+class DBDetector:
+    """DB text detection on whole images: :func:`prepare_page` → ``prob_map`` (the network, supplied by a
+    subclass) → DB postprocess → original coordinates. Normalisation and side limit come from the weights'
+    input spec over ``pre``'s defaults."""
+
+    def __init__(self, input_spec: Mapping | None = None, pre: DetPreprocessConfig | None = None,
+                 post: DBPostprocessConfig | None = None):
+        self.pre = config_from_input_spec(input_spec, pre)
+        self.post = post or DBPostprocessConfig()
+
+    def network_input(self, page: np.ndarray) -> np.ndarray:
+        """The ``[1, 3, H, W]`` float32 input of a prepared page."""
+        return preprocess_det(page, self.pre)
+
+    def prob_map(self, page: np.ndarray) -> np.ndarray:
+        """Probability map ``[H', W']`` of a prepared page at network resolution."""
+        raise NotImplementedError
+
+    def detect_page(self, page: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Boxes ``[K, 4, 2]`` float32 and scores on a prepared page, in page pixels."""
+        boxes, scores = boxes_from_prob(self.prob_map(page), page.shape[:2], self.post)
+        return filter_boxes(boxes, scores, page.shape[:2])
+
+    def __call__(self, img: np.ndarray) -> DetResult:
+        """Detect text on any image (gray, BGRA, 1×1, huge: see ``det_preprocess`` for the size limits)."""
+        page, transform = prepare_page(img, self.pre)
+        page_boxes, scores = self.detect_page(page)
+        return DetResult(page_boxes, transform.to_original(page_boxes), scores, page, transform)
+
+
 class LineRecognizer(Protocol):
     """Anything that reads text-line crops (BGR uint8) into ``Decoded`` results, one per crop, in order
-    (``semiocr.core.inference.recognizer.Recognizer`` is the one implementation)."""
+    (the PyTorch ``Recognizer`` or an ONNX Runtime runner)."""
 
     def predict(self, images: Sequence[np.ndarray]) -> list[Decoded]: ...
-
-
-def load_recognizer(spec: str | Path, device: str = "cpu", batch_size: int = 6, rotate_180: bool = False
-                    ) -> Recognizer:
-    """A recognizer from a preset name (``"PP-OCRv4-mobile-rec"``) or a checkpoint file / run directory.
-    Batches of 6 crops sorted by aspect ratio, as RapidOCR, so that results match it; ``rotate_180`` also reads
-    each crop upside down and keeps the more confident reading."""
-    from semiocr.core.models.pretrained import list_pretrained, load_pretrained
-
-    if str(spec) in list_pretrained():
-        model, charset, meta = load_pretrained(str(spec))
-        if charset is None:
-            raise ValueError(f"{spec} is a detector preset, not a recognizer")
-        return Recognizer(model.to(device).eval(), charset, device, batch_size=batch_size, meta=meta,
-                          rotate_180=rotate_180)
-    return Recognizer.from_checkpoint(spec, device=device, batch_size=batch_size, rotate_180=rotate_180)
 
 
 def rotate_crop(img: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -99,7 +127,7 @@ class OcrPipeline:
     """Detector → reading order → crops → recogniser. Lines whose recognition score is under ``text_score``
     are dropped (RapidOCR's and PaddleOCR's default 0.5); ``text_score=0`` keeps them all."""
 
-    def __init__(self, detector: TextDetector, recognizer: LineRecognizer, text_score: float = 0.5):
+    def __init__(self, detector: DBDetector, recognizer: LineRecognizer, text_score: float = 0.5):
         self.detector = detector
         self.recognizer = recognizer
         self.text_score = text_score
@@ -126,18 +154,8 @@ class OcrPipeline:
 
 def draw_result(img: np.ndarray, result: OcrResult) -> np.ndarray:
     """Picture of ``result`` on ``img``: boxes on the left, their text on the right (BGR uint8)."""
-    from semiocr.core.draw import draw_ocr
+    from semiocr.runtime.draw import draw_ocr
 
     return draw_ocr(img, [line.polygon for line in result.lines], [line.text for line in result.lines])
 
 
-def build_pipeline(det: str | Path, rec: str | Path, device: str = "cpu", text_score: float = 0.5,
-                   rotate_180: bool = False) -> OcrPipeline:
-    """``OcrPipeline`` from detector and recognizer weights: preset names (``"PP-OCRv4-mobile-det"``,
-    ``"PP-OCRv4-mobile-rec"``), checkpoint files or run directories (trained or marked weights).
-    ``rotate_180`` reads upside-down lines too (see ``load_recognizer``)."""
-    from semiocr.core.det.weights import load_detector
-
-    model, meta = load_detector(det, device=device)
-    return OcrPipeline(TextDetector(model, meta, device=device),
-                       load_recognizer(rec, device=device, rotate_180=rotate_180), text_score)

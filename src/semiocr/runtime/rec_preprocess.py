@@ -1,4 +1,5 @@
-"""The one recognition preprocessing, shared by training, evaluation, pseudo-labelling, service and export.
+"""The one recognition preprocessing, shared by training, evaluation, pseudo-labelling, service and export
+(torch-free).
 
 Contract (DESIGN.md §3): BGR uint8 image → height 48, width from the aspect ratio (at most the batch
 width), ``(img/255 - 0.5)/0.5``, right-padded with 0 (in normalised space) to the batch width, NCHW float32.
@@ -12,29 +13,12 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from semiocr.runtime.images import ensure_bgr_uint8
+
 REC_HEIGHT = 48
 REC_MIN_WIDTH = 320
 REC_MEAN = 0.5
 REC_STD = 0.5
-
-
-def ensure_bgr_uint8(img: np.ndarray) -> np.ndarray:
-    """Convert grayscale, BGRA (alpha composited on white) and 16-bit images to 3-channel BGR uint8."""
-    if img.dtype == np.uint16:
-        img = (img / 257.0).round().astype(np.uint8)
-    elif img.dtype != np.uint8:
-        img = np.clip(img, 0, 255).astype(np.uint8)
-    if img.ndim == 2:
-        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-    if img.ndim == 3 and img.shape[2] == 1:
-        return cv2.cvtColor(img[:, :, 0], cv2.COLOR_GRAY2BGR)
-    if img.ndim == 3 and img.shape[2] == 4:
-        alpha = img[:, :, 3:4].astype(np.float32) / 255.0
-        rgb = img[:, :, :3].astype(np.float32)
-        return (rgb * alpha + 255.0 * (1.0 - alpha)).round().astype(np.uint8)
-    if img.ndim == 3 and img.shape[2] == 3:
-        return img
-    raise ValueError(f"unsupported image shape {img.shape}")
 
 
 def batch_width(images: Sequence[np.ndarray], height: int = REC_HEIGHT, min_width: int = REC_MIN_WIDTH,
@@ -64,3 +48,10 @@ def preprocess_batch(images: Sequence[np.ndarray], height: int = REC_HEIGHT, min
         raise ValueError("preprocess_batch needs at least one image")
     width = batch_width(images, height, min_width, max_width)
     return np.stack([resize_norm(img, width, height) for img in images])
+
+
+def width_batches(images: Sequence[np.ndarray], batch_size: int) -> list[list[int]]:
+    """Indices of ``images`` grouped into batches of similar aspect ratio (narrow first), so each batch pads little."""
+    ratios = [img.shape[1] / max(img.shape[0], 1) for img in images]
+    order = sorted(range(len(images)), key=lambda i: ratios[i])
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]

@@ -1,4 +1,4 @@
-"""The training, evaluation, OCR and summary steps of ``python -m semiocr.demo`` (see ``semiocr.demo``).
+"""The steps of ``semiocr demo`` (see ``semiocr.cli.demo``): generate, check, register, train, evaluate, OCR.
 
 Each step takes the demo's ``DemoContext``, calls the same public API as the CLI, records its output paths
 and numbers in ``ctx.results`` and returns one line for the console.
@@ -10,10 +10,12 @@ import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from semiocr.demo import DemoContext
+from semiocr.cli.demo_presets import DEMO_DATASET, DET_PRESET, DemoContext
+from semiocr.core.data.synth import generate_dataset
+from semiocr.core.data.validate import validate_dataset
+from semiocr.platform.datasets import DatasetStore
 
 
 class DemoSink:
@@ -34,6 +36,37 @@ class DemoSink:
                   f"(threshold {payload.get('threshold')}, top fraction {payload.get('top_fraction')})", flush=True)
         elif kind in ("start", "progress", "metrics", "log") or (kind == "end" and "reason" in payload):
             self.console(kind, payload)
+
+
+def step_generate(ctx: DemoContext) -> str:
+    """Write the synthetic dataset (kept when a previous demo already wrote it: generation is seeded)."""
+    if (ctx.dataset_dir / "train.txt").is_file():
+        return f"reusing the generated dataset in {ctx.dataset_dir}"
+    generate_dataset(ctx.dataset_dir, ctx.synth)
+    s = ctx.synth
+    return (f"generated {s.n_train} train / {s.n_val} val / {s.n_test} test / {s.n_unlabeled} unlabelled lines "
+            f"and {s.pages_train + s.pages_val} pages in {ctx.dataset_dir}")
+
+
+def step_validate(ctx: DemoContext) -> str:
+    """Validate the dataset; write report.json and histogram PNGs; stop the demo on errors."""
+    report = validate_dataset(ctx.dataset_dir)
+    report_dir = ctx.out / "report"
+    report.write_json(report_dir / "report.json")
+    report.write_plots(report_dir)
+    if not report.ok:
+        raise RuntimeError("the generated dataset failed validation:\n" + report.summary())
+    ctx.results["report"] = report
+    ctx.results["report_dir"] = report_dir
+    return f"validated: {len(report.errors)} errors, {len(report.warnings)} warnings; report in {report_dir}"
+
+
+def step_register(ctx: DemoContext) -> str:
+    """Register the dataset in the workspace store (identical content is not stored twice)."""
+    res = DatasetStore().add(ctx.dataset_dir, DEMO_DATASET)
+    ctx.results["dataset"] = res.dataset
+    verb = "registered" if res.created else "already registered as"
+    return f"{verb} {res.dataset.ref} ({res.dataset.hash[:19]}…) in {DatasetStore().root}"
 
 
 def _pct(x: float | None) -> str:
@@ -90,7 +123,7 @@ def step_evaluate(ctx: DemoContext) -> str:
     from semiocr.core.inference.recognizer import Recognizer
 
     out = ctx.out / "eval_small_test"
-    rec = Recognizer.from_checkpoint(ctx.path("small_best"), device="auto")
+    rec = Recognizer.from_weights(ctx.path("small_best"), device="auto")
     metrics, _ = evaluate_samples(rec, read_labelled(ctx.data_root, "test.txt"), out_dir=out)
     ctx.results.update(eval_dir=out, eval_metrics=metrics)
     return (f"small model on test.txt ({metrics['n']} lines): acc {_pct(metrics['acc'])}, caseless "
@@ -106,9 +139,9 @@ def step_ocr(ctx: DemoContext) -> str:
     from semiocr.core.data.detection import read_det_labels
     from semiocr.core.data.images import read_image
     from semiocr.core.eval.det_report import evaluate_e2e
-    from semiocr.core.pipeline import build_pipeline, draw_result
-    from semiocr.core.training.ddp import resolve_device
-    from semiocr.demo import DET_PRESET
+    from semiocr.core.inference.device import resolve_device
+    from semiocr.core.inference.pipeline import build_pipeline
+    from semiocr.runtime.pipeline import draw_result
 
     out = ctx.out / "ocr"
     out.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from semiocr.core.resources import PPOCR_DEFAULT_DICT, resource_path
+from semiocr.runtime.resources import PPOCR_DEFAULT_DICT, resource_path
 
 BLANK = "<blank>"
 

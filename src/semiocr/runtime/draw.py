@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from semiocr.core.preprocess import ensure_bgr_uint8
+from semiocr.runtime.images import ensure_bgr_uint8
 
 
 @lru_cache(maxsize=1)

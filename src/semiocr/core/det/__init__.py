@@ -1,1 +1,0 @@
-"""Text detection (DB): preprocessing, postprocessing, label generation, loss, augmentation, training task."""
