@@ -34,6 +34,7 @@ from semiocr.core.data.hashing import dataset_hash
 from semiocr.core.data.images import read_image
 from semiocr.core.data.labels import read_labelled
 from semiocr.core.eval.recognition import rec_metrics
+from semiocr.core.events import JsonlSink
 from semiocr.core.inference.recognizer import Recognizer
 from semiocr.core.models.registry import build_model
 from semiocr.core.ssl import pseudo_label as pl
@@ -43,15 +44,15 @@ from semiocr.core.ssl.recipe import run_lmssl
 from semiocr.core.ssl.stage import run_stage, train_config
 from semiocr.core.ssl.student import StudentTask
 from semiocr.core.training.loop import seed_everything
-from semiocr.core.training.sinks import JsonlSink
 from semiocr.core.weights.load import load_recognizer_model, load_start_weights
 from semiocr.runtime.charset import Charset
 
 DATASETS = ("captcha", "wire_markers", "poilus_handwriting")
 
 
-def _optim(epochs: int, batch: int, lr: float = 3e-3, eval_every: int = 1, warmup: float = 1) -> dict[str, Any]:
-    return {"epochs": epochs, "batch_size": batch, "lr": lr, "warmup_epochs": warmup, "eval_every": eval_every}
+def _optim(epochs: int, batch: int, lr: float = 3e-3, eval_every: int = 1, warmup_steps: int = 20) -> dict[str, Any]:
+    return {"epochs": epochs, "batch_size": batch, "learning_rate": lr, "warmup_steps": warmup_steps,
+            "eval_interval": eval_every}
 
 
 _SYNTH = {"lines": 3000, "val_lines": 100, "optim": _optim(4, 32)}  # start weights: synthetic lines of the dict

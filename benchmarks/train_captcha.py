@@ -22,9 +22,9 @@ import torch
 from semiocr.core.data.images import read_image
 from semiocr.core.data.labels import read_labelled
 from semiocr.core.eval.recognition import evaluate_samples
+from semiocr.core.events import ConsoleSink, JsonlSink, MultiSink, read_jsonl
 from semiocr.core.inference.recognizer import Recognizer
-from semiocr.core.training.config import TrainConfig
-from semiocr.core.training.sinks import ConsoleSink, JsonlSink, MultiSink, read_jsonl
+from semiocr.core.training.config import RecTrainConfig
 from semiocr.core.training.supervised import train_supervised
 
 
@@ -74,7 +74,7 @@ def main() -> None:
     data = Path(args.data)
     if not (data / "train.txt").is_file():
         raise SystemExit(f"{data}: captcha dataset not found (it lives outside the repository)")
-    cfg = TrainConfig(arch=args.arch, data_dir=str(data), use_space=False, output_dir=args.out, epochs=args.epochs,
+    cfg = RecTrainConfig(arch=args.arch, data_dir=str(data), use_space=False, output_dir=args.out, epochs=args.epochs,
                       batch_size=args.batch_size, learning_rate=args.lr, warmup_steps=args.warmup,
                       augment=args.augment, eval_interval=args.eval_interval, save_periodic=False, workers=0,
                       device="cpu", seed=args.seed, pretrained=args.pretrained, log_interval=1, max_text_length=8)

@@ -17,7 +17,7 @@ from wire_markers_common import DATA, load_split
 from semiocr.core.eval.recognition import rec_metrics
 from semiocr.core.inference.recognizer import Recognizer
 from semiocr.core.models.pretrained import load_preset
-from semiocr.core.training.config import TrainConfig
+from semiocr.core.training.config import RecTrainConfig
 from semiocr.core.training.supervised import train_supervised
 from semiocr.runtime.resources import PPOCR_DEFAULT_DICT, resource_path
 
@@ -48,7 +48,7 @@ def main() -> None:
     print(f"zero-shot port (default dict): {_fmt(zero)}", flush=True)
 
     extra = {"dict_file": str(resource_path(PPOCR_DEFAULT_DICT))} if args.dict == "default" else {}
-    cfg = TrainConfig(arch="PP-OCRv4-mobile-rec", pretrained="PP-OCRv4-mobile-rec", data_dir=str(DATA),
+    cfg = RecTrainConfig(arch="PP-OCRv4-mobile-rec", pretrained="PP-OCRv4-mobile-rec", data_dir=str(DATA),
                       output_dir=args.out, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
                       warmup_steps=10, workers=0, augment=args.augment, device="cpu", seed=0, use_space=True,
                       eval_interval=args.eval_interval, save_periodic=False, eval_batch_size=64, log_interval=2,

@@ -9,6 +9,7 @@ from semiocr.cli.demo_presets import DEMO, PRESETS, QUICK, DemoContext
 from semiocr.cli.demo_steps import DemoSink, pseudo_label_quality, step_summary
 from semiocr.cli.main import app
 from semiocr.core.data.synth import SynthConfig
+from semiocr.core.events import CheckpointSaved, Metrics, PseudoLabelStats, StageChanged
 from semiocr.core.ssl.config import LmsslConfig
 from semiocr.platform.datasets import DatasetStore
 
@@ -110,16 +111,16 @@ def test_summary_lists_recorded_outputs_and_numbers(tmp_path, capsys):
     assert "| small_test_acc | 75.0% |" in md and str(tmp_path / "ocr" / "p.jpg") in capsys.readouterr().out
 
 
-def test_demo_sink_prints_stages_and_pseudo_counts(capsys):
+def test_demo_sink_prints_stages_pseudo_counts_and_metrics_but_not_checkpoints(capsys):
     sink = DemoSink()
-    sink("log", {"stage": "large_warmup", "round": 0, "message": "stage large_warmup (round 0)"})
-    sink("metrics", {"stage": "pseudo_round1", "round": 1, "pseudo_count": 3, "pool": 5, "threshold": 0.9,
-                     "top_fraction": 0.6})
-    sink("metrics", {"stage": "large_warmup", "epoch": 1, "step": 4, "acc": 0.5})
-    sink("end", {"stage": "done", "summary": {}})  # the recipe's end event: nothing to print
+    sink(StageChanged(stage="large_warmup", round=0))
+    sink(PseudoLabelStats(stage="pseudo_round1", round=1, name="round1", kept=3, pool=5, threshold=0.9,
+                          top_fraction=0.6))
+    sink(Metrics(stage="large_warmup", round=0, epoch=1, step=4, values={"acc": 0.5}, best=0.5, is_best=True))
+    sink(CheckpointSaved(stage="large_warmup", round=0, path="/x/best.pt", type="best", epoch=1, step=4))
     out = capsys.readouterr().out
-    assert "· stage large_warmup (round 0)" in out and "kept 3 of 5 pseudo-labels" in out
-    assert "eval epoch 1" in out and "acc=0.5" in out and "training None" not in out
+    assert "stage large_warmup (round 0)" in out and "kept 3 of 5 pseudo-labels" in out
+    assert "[large_warmup] eval epoch 1: acc=0.5" in out and "/x/best.pt" not in out
 
 
 @pytest.mark.slow

@@ -18,7 +18,7 @@ def test_train_eval_predict_with_a_tiny_detector(tmp_path: Path) -> None:
     make_det_dataset(root, n_train=2, n_val=1)
     runner = CliRunner()
     res = runner.invoke(app, ["train", "det", "--quiet", "-o", f"data_dir={root}", "-o", f"output_dir={run}",
-                              "-o", "arch=PP-OCRv4-mobile-det-tiny", "-o", "init_weights=null", "-o", "epochs=1",
+                              "-o", "arch=PP-OCRv4-mobile-det-tiny", "-o", "pretrained=null", "-o", "epochs=1",
                               "-o", "batch_size=2", "-o", "input_size=128", "-o", "workers=0", "-o", "device=cpu"])
     assert res.exit_code == 0, res.output
     assert "best hmean" in res.output and (run / "checkpoints" / "best.pt").is_file()

@@ -17,7 +17,7 @@ def test_train_eval_predict_rec(tmp_path):
     res = runner.invoke(app, ["train", "rec", "--quiet", "-c", str(cfg), "-o", "epochs=1", "-o", "batch_size=8",
                               "-o", f"output_dir={out}"])
     assert res.exit_code == 0, res.output
-    assert "finished: epoch 1, step 3" in res.output
+    assert "succeeded: epoch 1, step 3" in res.output
     assert (out / "checkpoints" / "best.pt").is_file() and (out / "config.yaml").is_file()
 
     res = runner.invoke(app, ["eval", "rec", "--weights", str(out), "--data", str(root), "--device", "cpu",

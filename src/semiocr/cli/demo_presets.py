@@ -15,11 +15,12 @@ DET_PRESET = "PP-OCRv4-mobile-det"
 REC_PRESET = "PP-OCRv4-mobile-rec"
 
 
-def _optim(epochs: int, batch_size: int = 16, lr: float = 5e-4) -> dict[str, Any]:
-    return {"epochs": epochs, "batch_size": batch_size, "lr": lr, "warmup_epochs": 0.5, "eval_every": 1}
+def _optim(epochs: int, warmup_steps: int, lr: float, batch_size: int = 16) -> dict[str, Any]:
+    return {"epochs": epochs, "batch_size": batch_size, "learning_rate": lr, "warmup_steps": warmup_steps,
+            "eval_interval": 1}
 
 
-def lmssl_preset(warmup_epochs: int, round_epochs: int, distill_epochs: int, rounds: int = 1,
+def lmssl_preset(epochs: tuple[int, int, int], warmup_steps: tuple[int, int, int], rounds: int = 1,
                  lr: float = 5e-4) -> dict[str, Any]:
     """LMSSL run config (``LmsslConfig`` fields, without ``data.root`` / ``output_dir``) sized for a 2-core CPU.
 
@@ -32,17 +33,18 @@ def lmssl_preset(warmup_epochs: int, round_epochs: int, distill_epochs: int, rou
     running variances and the round's val accuracy fell to 0). The EMA (decay 0.95, about the last 20 steps)
     suits rounds of a few dozen steps, which start at full decay. ``lr`` is the AdamW rate of the warm-up and
     distillation (rounds use 0.6 of it); a run of only a few steps needs a small one, as Adam's first steps move
-    every imported weight by about ``lr``.
+    every imported weight by about ``lr``. ``epochs`` and ``warmup_steps`` are per stage: large warm-up, each
+    round, distillation (a warm-up of about half an epoch each).
     """
     model = {"arch": REC_PRESET, "pretrained": REC_PRESET}
     return {
         "mode": "joint", "device": "auto", "seed": 0,
         "data": {"use_space": True, "max_width": 640, "eval_batch_size": 32},
-        "teacher": {"model": model, "warmup": _optim(warmup_epochs, lr=lr), "rounds": rounds,
-                    "round_optim": _optim(round_epochs, lr=round(0.6 * lr, 12)),
+        "teacher": {"model": model, "warmup": _optim(epochs[0], warmup_steps[0], lr), "rounds": rounds,
+                    "round_optim": _optim(epochs[1], warmup_steps[1], round(0.6 * lr, 12)),
                     "pseudo": {"threshold": 0.9, "top_fraction_start": 0.6, "top_fraction_step": 0.2},
                     "labelled_share": 0.33, "ema_decay": 0.95, "ema_warmup_steps": 20},
-        "student": {"model": model, "optim": _optim(distill_epochs, lr=lr), "warmup_supervised": False,
+        "student": {"model": model, "optim": _optim(epochs[2], warmup_steps[2], lr), "warmup_supervised": False,
                     "pseudo": {"threshold": 0.95, "top_fraction_start": 0.6}, "labelled_share": 0.3,
                     "kd_weight": 0.0},
     }
@@ -59,9 +61,9 @@ class DemoPreset:
 
 
 DEMO = DemoPreset("demo", SynthConfig(n_train=200, n_val=100, n_test=100, n_unlabeled=500, pages_train=10,
-                                      pages_val=5, seed=0), lmssl_preset(2, 1, 2))
+                                      pages_val=5, seed=0), lmssl_preset((2, 1, 2), (6, 14, 14)))
 QUICK = DemoPreset("quick", SynthConfig(n_train=32, n_val=16, n_test=16, n_unlabeled=32, pages_train=1, pages_val=1,
-                                        seed=0), lmssl_preset(1, 1, 1, lr=1e-4), ocr_pages=1)
+                                        seed=0), lmssl_preset((1, 1, 1), (1, 1, 1), lr=1e-4), ocr_pages=1)
 PRESETS = {p.name: p for p in (DEMO, QUICK)}
 
 

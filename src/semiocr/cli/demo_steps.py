@@ -12,30 +12,24 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from semiocr.cli.console import ConsoleSink
 from semiocr.cli.demo_presets import DEMO_DATASET, DET_PRESET, DemoContext
 from semiocr.core.data.synth import generate_dataset
 from semiocr.core.data.validate import validate_dataset
+from semiocr.core.events import CheckpointSaved, Event
 from semiocr.platform.datasets import DatasetStore
 
 
 class DemoSink:
-    """Console view of the LMSSL run: the engine's progress bars and eval lines, plus one line per stage
-    and per pseudo-labelling pass (every event also lands in the run's ``events.jsonl``)."""
+    """Console view of the LMSSL run on stdout: progress bars, stage, pseudo-label and eval lines (checkpoint
+    saves are left to the run's ``events.jsonl``)."""
 
     def __init__(self) -> None:
-        from semiocr.core.training.sinks import ConsoleSink
-
         self.console = ConsoleSink(stream=sys.stdout)
 
-    def __call__(self, kind: str, payload: Mapping[str, Any]) -> None:
-        stage = str(payload.get("stage", ""))
-        if kind == "log" and str(payload.get("message", "")).startswith("stage "):
-            print(f"  · {payload['message']}", flush=True)
-        elif kind == "metrics" and stage.startswith("pseudo_"):
-            print(f"  · {stage}: kept {payload.get('pseudo_count')} of {payload.get('pool')} pseudo-labels "
-                  f"(threshold {payload.get('threshold')}, top fraction {payload.get('top_fraction')})", flush=True)
-        elif kind in ("start", "progress", "metrics", "log") or (kind == "end" and "reason" in payload):
-            self.console(kind, payload)
+    def __call__(self, event: Event) -> None:
+        if not isinstance(event, CheckpointSaved):
+            self.console(event)
 
 
 def step_generate(ctx: DemoContext) -> str:
@@ -103,7 +97,7 @@ def step_lmssl(ctx: DemoContext) -> str:
     raw = dict(ctx.preset.lmssl)
     raw["data"] = {**raw.get("data", {}), "root": str(ctx.data_root)}
     cfg = LmsslConfig.model_validate({**raw, "output_dir": str(ctx.run_dir)})
-    summary = run_lmssl(cfg, sink=DemoSink())
+    summary = run_lmssl(cfg, sink=DemoSink()).summary
     run = ctx.run_dir
     ctx.results.update(run_dir=run, run_config=run / "config.yaml", large_best=run / "large_best.pt",
                        small_best=run / "small_best.pt", pseudo_labels=run / "pseudo_labels.tsv",

@@ -1,4 +1,4 @@
-"""``semiocr train det`` and ``semiocr eval det`` (registered on the ``train`` / ``eval`` sub-apps in main)."""
+"""``semiocr eval det`` (registered on the ``eval`` sub-app in main)."""
 
 from __future__ import annotations
 
@@ -8,32 +8,6 @@ from pathlib import Path
 import typer
 
 from semiocr.cli.options import WEIGHTS_HELP
-
-
-def train_det(
-    config: Path | None = typer.Option(None, "-c", "--config", help="YAML config (fields of DetTrainConfig)"),
-    override: list[str] = typer.Option([], "-o", "--override", help="key=value, repeatable (PaddleX style)"),
-    quiet: bool = typer.Option(False, "--quiet", help="no console progress (metrics.jsonl is still written)"),
-) -> None:
-    """Train (fine-tune) a DB text detector on PaddleOCR Label.txt pages; best = validation Hmean."""
-    from semiocr.cli.train import _StopFlag
-    from semiocr.core.data.labels import DatasetError
-    from semiocr.core.training.config import ConfigError, load_config
-    from semiocr.core.training.det_task import DetTrainConfig, build_det_task
-    from semiocr.core.training.loop import fit
-    from semiocr.core.training.sinks import default_sink
-    from semiocr.core.weights.checkpoint import CheckpointError
-
-    try:
-        cfg = load_config(config, override, cls=DetTrainConfig)
-        task = build_det_task(cfg, log=lambda m: typer.echo(m, err=True))
-        out = Path(cfg.output_dir)
-        result = fit(task, cfg, sink=default_sink(out, console=not quiet), should_stop=_StopFlag(), run_dir=out)
-    except (ConfigError, DatasetError, CheckpointError, ValueError) as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from None
-    typer.echo(f"{result.reason}: epoch {result.epoch}, step {result.step}, best hmean {result.best} "
-               f"(epoch {result.best_epoch}); run dir {result.run_dir}")
 
 
 def eval_det(

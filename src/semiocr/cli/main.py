@@ -7,9 +7,8 @@ import typer
 from semiocr import __version__
 from semiocr.cli.dataset import app as dataset_app
 from semiocr.cli.demo import demo
-from semiocr.cli.det import eval_det, train_det
+from semiocr.cli.det import eval_det
 from semiocr.cli.evaluate import eval_app
-from semiocr.cli.lmssl import register as register_lmssl
 from semiocr.cli.ocr import predict_ocr
 from semiocr.cli.predict import predict_app
 from semiocr.cli.train import train_app
@@ -25,10 +24,8 @@ def version() -> None:
 
 
 app.command("demo")(demo)
-train_app.command("det")(train_det)
 eval_app.command("det")(eval_det)
 predict_app.command("ocr")(predict_ocr)
-register_lmssl(train_app)
 app.add_typer(train_app, name="train")
 app.add_typer(eval_app, name="eval")
 app.add_typer(predict_app, name="predict")

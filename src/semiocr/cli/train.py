@@ -1,17 +1,26 @@
-"""``semiocr train rec -c config.yaml -o key=value ...`` (other stages add commands to ``train_app``)."""
+"""``semiocr train rec | det | lmssl | job``: every kind of job through the one job contract
+(``semiocr.core.job``): load the config (``-c`` YAML + ``-o key=value``), run it with the console as the event
+sink and SIGTERM/Ctrl-C as the stop request. Exit codes: 0 succeeded, 2 bad input, 3 stopped (run the same
+command again to resume)."""
 
 from __future__ import annotations
 
 import signal
 from pathlib import Path
+from typing import Any
 
 import typer
 
-train_app = typer.Typer(help="Train models.", no_args_is_help=True)
+train_app = typer.Typer(help="Train models (every command runs one job; see semiocr.core.job).",
+                        no_args_is_help=True)
+
+CONFIG_OPT = typer.Option(None, "-c", "--config", help="YAML job config")
+OVERRIDE_OPT = typer.Option([], "-o", "--override", help="key=value or section.key=value, repeatable (PaddleX style)")
+QUIET_OPT = typer.Option(False, "--quiet", help="no console progress (the run's JSONL event log is still written)")
 
 
-class _StopFlag:
-    """SIGTERM/SIGINT → finish the current step, save ``latest``, exit cleanly (a second signal kills)."""
+class StopFlag:
+    """SIGTERM/SIGINT → the job stops at the next check (saving what resumes it); a second signal kills."""
 
     def __init__(self) -> None:
         self.stop = False
@@ -27,24 +36,59 @@ class _StopFlag:
         return self.stop
 
 
-@train_app.command("rec")
-def train_rec(
-    config: Path | None = typer.Option(None, "-c", "--config", help="YAML config (fields of TrainConfig)"),
-    override: list[str] = typer.Option([], "-o", "--override", help="key=value, repeatable (PaddleX style)"),
-    quiet: bool = typer.Option(False, "--quiet", help="no console progress (metrics.jsonl is still written)"),
-) -> None:
-    """Train a recognizer with supervision on the labelled lines of a dataset."""
+def run_job_command(config: Path | None, overrides: list[str], quiet: bool, kind: str | None, **fixed: Any) -> None:
+    """Load, run and report a job; the body of every ``semiocr train`` command."""
+    from pydantic import ValidationError
+
+    from semiocr.cli.console import ConsoleSink
     from semiocr.core.data.labels import DatasetError
-    from semiocr.core.training.config import ConfigError, load_config
-    from semiocr.core.training.supervised import train_supervised
+    from semiocr.core.job import load_job_config, run_job
+    from semiocr.core.ssl.summary import summary_markdown
     from semiocr.core.weights.checkpoint import CheckpointError
     from semiocr.runtime.charset import CharsetError
 
     try:
-        cfg = load_config(config, override)
-        result = train_supervised(cfg, should_stop=_StopFlag(), console=not quiet)
-    except (ConfigError, DatasetError, CharsetError, CheckpointError) as e:
+        cfg = load_job_config(config, overrides, kind=kind, **fixed)
+        result = run_job(cfg, sink=None if quiet else ConsoleSink(), should_stop=StopFlag())
+    except (ValidationError, ValueError, KeyError, FileNotFoundError, DatasetError, CharsetError,
+            CheckpointError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
-    typer.echo(f"{result.reason}: epoch {result.epoch}, step {result.step}, best acc {result.best} "
-               f"(epoch {result.best_epoch}); run dir {result.run_dir}")
+    if result.status == "stopped":
+        typer.echo(f"stopped: {result.message or f'epoch {result.epoch}, step {result.step}'}; outputs in "
+                   f"{result.output_dir}; run the same command again to resume", err=True)
+        raise typer.Exit(3)
+    if result.summary is not None:
+        typer.echo(summary_markdown(result.summary, cfg.mode))
+    else:
+        typer.echo(f"succeeded: epoch {result.epoch}, step {result.step}, best {result.metric} {result.best}")
+    typer.echo(f"outputs in {result.output_dir}")
+
+
+@train_app.command("rec")
+def train_rec(config: Path | None = CONFIG_OPT, override: list[str] = OVERRIDE_OPT, quiet: bool = QUIET_OPT) -> None:
+    """Train a recognizer with supervision on the labelled lines of a dataset (fields of RecTrainConfig)."""
+    run_job_command(config, override, quiet, "rec")
+
+
+@train_app.command("det")
+def train_det(config: Path | None = CONFIG_OPT, override: list[str] = OVERRIDE_OPT, quiet: bool = QUIET_OPT) -> None:
+    """Train (fine-tune) a DB text detector on PaddleOCR Label.txt pages; best = validation Hmean (fields of
+    DetTrainConfig)."""
+    run_job_command(config, override, quiet, "det")
+
+
+@train_app.command("lmssl")
+def train_lmssl(config: Path | None = CONFIG_OPT, override: list[str] = OVERRIDE_OPT, quiet: bool = QUIET_OPT,
+                mode: str | None = typer.Option(None, "--mode", help="joint (large then small) | large | small "
+                                                "(from given large weights: student.teacher_weights)")) -> None:
+    """Train the large model semi-supervised and/or distil the small one (fields of LmsslConfig); an interrupted
+    run resumes."""
+    run_job_command(config, override, quiet, "lmssl", mode=mode)
+
+
+@train_app.command("job")
+def train_job(config: Path = typer.Option(..., "-c", "--config", help="YAML job config with its kind"),
+              override: list[str] = OVERRIDE_OPT, quiet: bool = QUIET_OPT) -> None:
+    """Run a job config of any kind (``kind: rec | det | lmssl``), e.g. the frozen config of a run."""
+    run_job_command(config, override, quiet, None)

@@ -9,6 +9,7 @@ import pytest
 import torch
 from data_helpers import make_det_dataset
 
+from semiocr.core.events import Progress
 from semiocr.core.models.det_lkpan import LKPAN
 from semiocr.core.models.hgnet import pphgnet_small_det
 from semiocr.core.models.registry import build_model, list_models
@@ -83,12 +84,12 @@ def test_tiny_server_det_training_reduces_the_db_loss(tmp_path: Path) -> None:
     torch.set_num_threads(1)
     root, out = tmp_path / "data", tmp_path / "run"
     make_det_dataset(root, n_train=4, n_val=1)
-    cfg = DetTrainConfig(arch="PP-OCRv4-server-det-tiny", init_weights=None, data_dir=str(root), output_dir=str(out),
+    cfg = DetTrainConfig(arch="PP-OCRv4-server-det-tiny", pretrained=None, data_dir=str(root), output_dir=str(out),
                          epochs=10, batch_size=4, input_size=128, workers=0, device="cpu", learning_rate=2e-2,
                          log_interval=1, limit_side_len=160, scale_min=0.8, scale_max=1.2, rotate_deg=0.0,
                          eval_interval=10)
     losses: list[float] = []
     res = fit(build_det_task(cfg, log=lambda m: None), cfg,
-              sink=lambda k, p: losses.append(p["loss"]) if k == "progress" else None)
+              sink=lambda e: losses.append(e.loss) if isinstance(e, Progress) else None)
     assert res.reason == "finished" and len(losses) == 10
     assert np.mean(losses[-3:]) < 0.75 * np.mean(losses[:2]), losses

@@ -7,13 +7,13 @@ import torch
 from synthetic_lines import make_rec_dataset
 
 from semiocr.core.data.labels import read_labelled
+from semiocr.core.events import JsonlSink, read_jsonl
 from semiocr.core.inference.recognizer import Recognizer
 from semiocr.core.models import build_model
 from semiocr.core.models.pretrained import load_preset
-from semiocr.core.training.config import TrainConfig
+from semiocr.core.training.config import RecTrainConfig
 from semiocr.core.training.loop import fit
 from semiocr.core.training.rec_data import read_image
-from semiocr.core.training.sinks import JsonlSink, read_jsonl
 from semiocr.core.training.supervised import build_supervised_task
 from semiocr.core.weights.load import load_start_weights
 from semiocr.runtime.charset import Charset
@@ -58,7 +58,7 @@ def test_engine_finetunes_from_the_preset(digit_lines, tmp_path, weights_cache, 
     root, _, _ = digit_lines
     extra = {"dict_file": str(resource_path(PPOCR_DEFAULT_DICT)), "use_space": True} if dict_kind == "default" \
         else {"use_space": False}
-    cfg = TrainConfig(arch="PP-OCRv4-mobile-rec", pretrained="PP-OCRv4-mobile-rec", data_dir=str(root),
+    cfg = RecTrainConfig(arch="PP-OCRv4-mobile-rec", pretrained="PP-OCRv4-mobile-rec", data_dir=str(root),
                       output_dir=str(tmp_path / "run"), epochs=1, batch_size=8, learning_rate=2e-4, workers=0,
                       augment="none", device="cpu", seed=0, log_interval=1, eval_batch_size=8, **extra)
     result = fit(build_supervised_task(cfg), cfg, sink=JsonlSink(tmp_path / "m.jsonl"))

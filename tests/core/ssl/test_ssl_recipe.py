@@ -4,11 +4,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from semiocr.core.config import load_config
 from semiocr.core.data.labels import DatasetError, read_labelled
+from semiocr.core.events import Metrics
 from semiocr.core.models.registry import build_model
-from semiocr.core.ssl.config import LmsslConfig, load_config
+from semiocr.core.ssl.config import LmsslConfig
 from semiocr.core.ssl.recipe import run_lmssl
-from semiocr.core.ssl.stage import StageStopped
 from semiocr.core.weights.checkpoint import CheckpointError, CheckpointMeta, read_checkpoint, save_checkpoint
 from semiocr.runtime.charset import Charset
 
@@ -19,7 +20,7 @@ def _save_teacher(path: Path, cs: Charset) -> None:
 
 
 def _cfg(root: Path, out: Path, mode: str = "joint", **extra) -> LmsslConfig:
-    optim = {"epochs": 2, "lr": 3e-3, "batch_size": 8, "warmup_epochs": 0}
+    optim = {"epochs": 2, "learning_rate": 3e-3, "batch_size": 8, "warmup_steps": 0}
     raw = {
         "mode": mode, "output_dir": str(out),
         "data": {"root": str(root), "use_space": False}, "device": "cpu",
@@ -43,7 +44,7 @@ def test_joint_run_writes_outputs_and_resumes_in_the_right_round(digit_dataset, 
     root, truth = digit_dataset
     out = tmp_path / "run"
     cfg = _cfg(root, out)
-    events: list[tuple[str, dict]] = []
+    events: list = []
     seen_round2 = {"n": 0}
 
     def stop_in_round2():
@@ -51,18 +52,18 @@ def test_joint_run_writes_outputs_and_resumes_in_the_right_round(digit_dataset, 
             seen_round2["n"] += 1
         return seen_round2["n"] > 8  # stop during the second epoch of round 2 (6 batches per epoch)
 
-    with pytest.raises(StageStopped):
-        run_lmssl(cfg, sink=lambda k, p: events.append((k, dict(p))), should_stop=stop_in_round2)
+    stopped = run_lmssl(cfg, sink=events.append, should_stop=stop_in_round2)
+    assert stopped.status == "stopped" and "large_round2" in stopped.message
     state = json.loads((out / "state.json").read_text())
-    assert (state["stage"], state["round"], state["status"]) == ("large_round2", 2, "running")
+    assert (state["stage"], state["round"], state["status"]) == ("large_round2", 2, "stopped")
     assert (out / "large/round1/done.json").is_file() and not (out / "large/round2/done.json").exists()
     round1_mtime = (out / "large/round1/checkpoints/best.pt").stat().st_mtime_ns
 
     events.clear()
-    summary = run_lmssl(cfg, sink=lambda k, p: events.append((k, dict(p))))
-    trained = {p["stage"] for k, p in events if k == "metrics" and "epoch" in p}
+    summary = run_lmssl(cfg, sink=events.append).summary
+    trained = {e.stage for e in events if isinstance(e, Metrics)}
     assert trained == {"large_round2", "small_warmup", "small_distill"}  # warm-up and round 1 not redone
-    assert [p["epoch"] for k, p in events if k == "metrics" and p.get("stage") == "large_round2"] == [2]
+    assert [e.epoch for e in events if isinstance(e, Metrics) and e.stage == "large_round2"] == [2]
     assert (out / "large/round1/checkpoints/best.pt").stat().st_mtime_ns == round1_mtime
 
     for f in ("large_best.pt", "small_best.pt", "pseudo_labels.tsv", "summary.json", "summary.md", "config.yaml",
@@ -96,7 +97,7 @@ def test_small_mode_uses_marked_teacher_and_rejects_other_charset(digit_dataset,
     assert not (tmp_path / "bad").exists()  # failed before anything was written
     cfg = _cfg(root, tmp_path / "ok", "small", **{"student.teacher_weights": str(good), "student.optim":
                                                   {"epochs": 1, "batch_size": 16}})
-    summary = run_lmssl(cfg)
+    summary = run_lmssl(cfg).summary
     assert set(summary) == {"small"} and (tmp_path / "ok/small_best.pt").is_file()
     assert not (tmp_path / "ok/large").exists()
 
@@ -130,8 +131,8 @@ def test_small_mode_requires_teacher_and_config_rejects_unknown_keys(digit_datas
         _cfg(root, tmp_path, "joint", **{"teacher.typo": 1})
     y = tmp_path / "c.yaml"
     y.write_text(f"output_dir: {tmp_path}/o\ndata:\n  root: {root}\n")
-    cfg = load_config(y, ["teacher.rounds=3", "teacher.pseudo.threshold=0.8", "student.model.arch=ssl-test-small"],
-                      mode="large")
+    cfg = load_config(LmsslConfig, y, ["teacher.rounds=3", "teacher.pseudo.threshold=0.8",
+                                       "student.model.arch=ssl-test-small"], mode="large")
     assert (cfg.mode, cfg.teacher.rounds, cfg.teacher.pseudo.threshold) == ("large", 3, 0.8)
     assert read_labelled(root, "train.txt")  # the dataset fixture is intact
 
@@ -139,11 +140,11 @@ def test_small_mode_requires_teacher_and_config_rejects_unknown_keys(digit_datas
 def test_large_mode_with_synthetic_start_weights(digit_dataset, tmp_path):
     root, _ = digit_dataset
     out = tmp_path / "run"
-    optim = {"epochs": 1, "batch_size": 16, "warmup_epochs": 0}
+    optim = {"epochs": 1, "batch_size": 16, "warmup_steps": 0}
     cfg = _cfg(root, out, "large", **{"teacher.rounds": 1, "teacher.warmup": optim, "teacher.round_optim": optim,
                                       "teacher.model.synth_pretrain": {"lines": 24, "val_lines": 8, "optim": optim},
                                       "data.bucket_by_width": True, "selection_metric": "norm_edit"})
-    summary = run_lmssl(cfg)
+    summary = run_lmssl(cfg).summary
     train = (out / "synth/data/train.txt").read_text().splitlines()
     assert len(train) == 24 and all(set(r.split("\t")[1]) <= set("0123456789") for r in train)
     assert all(len(r.split("\t")[1]) == 3 for r in train)  # lengths follow the labelled lines (3 digits)
@@ -175,11 +176,11 @@ def test_start_weights_must_be_a_file_or_a_preset(digit_dataset, tmp_path):
 def test_same_model_joint_run_reuses_the_large_warmup_as_the_small_supervised_stage(digit_dataset, tmp_path):
     root, _ = digit_dataset
     out = tmp_path / "run"
-    optim = {"epochs": 1, "batch_size": 16, "warmup_epochs": 0}
+    optim = {"epochs": 1, "batch_size": 16, "warmup_steps": 0}
     cfg = _cfg(root, out, **{"teacher.rounds": 1, "teacher.warmup": optim, "teacher.round_optim": optim,
                              "student.model.arch": "ssl-test-large", "student.optim": optim,
                              "student.warmup_from_large": True})
-    summary = run_lmssl(cfg)
+    summary = run_lmssl(cfg).summary
     large, small = out / "large/warmup", out / "small/warmup"
     assert json.loads((small / "done.json").read_text()) == json.loads((large / "done.json").read_text())
     assert (small / "checkpoints/best.pt").read_bytes() == (large / "checkpoints/best.pt").read_bytes()

@@ -4,11 +4,12 @@ import pytest
 import torch
 
 from semiocr.core.data.labels import read_labelled
+from semiocr.core.events import Metrics, Started, StopRequested, ignore
 from semiocr.core.models.registry import build_model
 from semiocr.core.ssl.common import TaskData
 from semiocr.core.ssl.config import OptimCfg
 from semiocr.core.ssl.pseudo_label import PseudoLabel
-from semiocr.core.ssl.stage import StageStopped, run_stage, train_config
+from semiocr.core.ssl.stage import run_stage, train_config
 from semiocr.core.ssl.student import StudentTask, content_frame_mask
 from semiocr.core.ssl.teacher import TeacherTask
 from semiocr.core.training.task import TrainTask
@@ -115,21 +116,22 @@ def test_run_stage_records_start_resumes_after_stop_and_skips_when_done(digit_da
         return TeacherTask(m, data, ema_decay=None)
 
     t = task()
-    cfg = train_config(OptimCfg(epochs=3, lr=3e-3, batch_size=8, warmup_epochs=0), t, tmp_path / "s", device="cpu",
-                       seed=0, model_kwargs={}, max_width=None, eval_batch_size=16)
+    cfg = train_config(OptimCfg(epochs=3, learning_rate=3e-3, batch_size=8, warmup_steps=0), t, tmp_path / "s",
+                       device="cpu", seed=0, model_kwargs={})
     calls = {"n": 0}
 
     def stop_in_epoch_2():
         calls["n"] += 1
-        return calls["n"] == 5  # 3 steps per epoch: stops inside the second epoch
+        # polled before each evaluation and after each step (3 per epoch): call 7 follows step 5, in epoch 2
+        return calls["n"] == 7
 
-    with pytest.raises(StageStopped):
-        run_stage(t, tmp_path / "s", cfg, sink=lambda k, p: None, should_stop=stop_in_epoch_2)
+    with pytest.raises(StopRequested):
+        run_stage(t, tmp_path / "s", cfg, sink=ignore, should_stop=stop_in_epoch_2)
     assert (tmp_path / "s/start.json").is_file() and not (tmp_path / "s/done.json").exists()
     events = []
-    res = run_stage(task(), tmp_path / "s", cfg, sink=lambda k, p: events.append((k, dict(p))))
-    assert [p["start_step"] for k, p in events if k == "start"] == [5]  # resumed, not restarted
-    assert [p["epoch"] for k, p in events if k == "metrics"] == [2, 3]
+    res = run_stage(task(), tmp_path / "s", cfg, sink=events.append)
+    assert [e.start_step for e in events if isinstance(e, Started)] == [5]  # resumed, not restarted
+    assert [e.epoch for e in events if isinstance(e, Metrics)] == [2, 3]
     assert res.best_path.is_file() and "acc" in res.start and "acc" in res.best
-    again = run_stage(task(), tmp_path / "s", cfg, sink=lambda k, p: events.append((k, dict(p))))
-    assert again.best == res.best and sum(k == "start" for k, _ in events) == 1
+    again = run_stage(task(), tmp_path / "s", cfg, sink=events.append)
+    assert again.best == res.best and sum(isinstance(e, Started) for e in events) == 1

@@ -6,8 +6,9 @@ import pytest
 import torch
 from torch import nn
 
+from semiocr.core.config import load_config
 from semiocr.core.ssl import pseudo_label as pl
-from semiocr.core.ssl.config import LmsslConfig, load_config
+from semiocr.core.ssl.config import LmsslConfig
 from semiocr.core.ssl.distill import frame_kl
 from semiocr.core.ssl.ema import ModelEMA
 from semiocr.core.ssl.recipe import _best_of
@@ -105,7 +106,7 @@ def test_frame_kl_mask_ignores_padding_frames():
 @pytest.mark.parametrize("name", ["lmssl_joint.yaml", "lmssl_cpu.yaml", "lmssl_tiny.yaml"])
 def test_shipped_configs_validate(name, tmp_path):
     path = Path(__file__).resolve().parents[3] / "configs" / name
-    cfg = load_config(path, [f"data.root={tmp_path}", "teacher.rounds=1"])
+    cfg = load_config(LmsslConfig, path, [f"data.root={tmp_path}", "teacher.rounds=1"])
     assert cfg.teacher.rounds == 1 and cfg.mode == "joint" and str(cfg.data.root) == str(tmp_path)
 
 
@@ -134,7 +135,7 @@ def test_default_teacher_selection_is_scale_free(name, tmp_path):
     """The teacher's default keeps the top half of the pool in round 1 whatever the confidence scale (handwriting
     read at ~0.6 as well as meters read at ~1.0), then a quarter more per round."""
     path = Path(__file__).resolve().parents[3] / "configs" / name if name else None
-    p = load_config(path, [f"data.root={tmp_path}", f"output_dir={tmp_path}"]).teacher.pseudo
+    p = load_config(LmsslConfig, path, [f"data.root={tmp_path}", f"output_dir={tmp_path}"]).teacher.pseudo
     for scale in (0.6, 1.0):
         pool = [pl.PseudoLabel(Path(f"{i}"), "ab", scale * (0.5 + i / 200)) for i in range(100)]
         kept = [pl.select(pool, p.threshold, p.top_fraction(k), p.min_length) for k in (1, 2, 3)]
@@ -147,7 +148,7 @@ def test_default_student_selection_drops_the_least_confident_tenth(name, tmp_pat
     """The student learns from the teacher's final labels minus the least confident tenth of the pool (the
     noisiest labels), and never from a line read below 0.5."""
     path = Path(__file__).resolve().parents[3] / "configs" / name if name else None
-    p = load_config(path, [f"data.root={tmp_path}", f"output_dir={tmp_path}"]).student.pseudo
+    p = load_config(LmsslConfig, path, [f"data.root={tmp_path}", f"output_dir={tmp_path}"]).student.pseudo
     pool = [pl.PseudoLabel(Path(f"{i}"), "ab", 0.5 + i / 200) for i in range(100)]
     kept = pl.select(pool, p.threshold, p.top_fraction(1), p.min_length)
     assert sorted(int(x.path.name) for x in kept) == list(range(10, 100))
@@ -160,7 +161,7 @@ def test_default_selection_keeps_the_top_lines_of_a_rarely_written_character(nam
     """A character the model writes in few pool lines, with less confidence than the rest (the 1 labelled "."
     of wire markers), keeps the top of its lines in every round; the pool-wide ranking would drop them all."""
     path = Path(__file__).resolve().parents[3] / "configs" / name if name else None
-    cfg = load_config(path, [f"data.root={tmp_path}", f"output_dir={tmp_path}"])
+    cfg = load_config(LmsslConfig, path, [f"data.root={tmp_path}", f"output_dir={tmp_path}"])
     pool = [pl.PseudoLabel(Path(f"c{i}"), "L117", 0.999) for i in range(997)]
     dots = [pl.PseudoLabel(Path(f"d{i}"), "L11.7", 0.9 - i / 100) for i in range(3)]  # "." in 0.3 % of the pool
     for p, k in ((cfg.teacher.pseudo, 1), (cfg.teacher.pseudo, 2), (cfg.student.pseudo, 1)):

@@ -1,7 +1,7 @@
 import pytest
 from synthetic_lines import make_rec_dataset
 
-from semiocr.core.training.config import TrainConfig
+from semiocr.core.training.config import RecTrainConfig
 
 
 @pytest.fixture(scope="session")
@@ -10,12 +10,12 @@ def small_digits(tmp_path_factory):
     return make_rec_dataset(tmp_path_factory.mktemp("digits_small"), n_train=48, n_val=16, seed=1)
 
 
-def _tiny_config(data_dir, out_dir, **kw) -> TrainConfig:
+def _tiny_config(data_dir, out_dir, **kw) -> RecTrainConfig:
     base = dict(arch="rec-tiny", data_dir=str(data_dir), output_dir=str(out_dir), epochs=2, batch_size=8,
                 learning_rate=3e-3, warmup_steps=2, workers=0, augment="weak", use_space=False, log_interval=2,
                 device="cpu", seed=5)
     base.update(kw)
-    return TrainConfig(**base)
+    return RecTrainConfig(**base)
 
 
 @pytest.fixture

@@ -8,21 +8,20 @@ import sys
 import time
 from pathlib import Path
 
-from semiocr.core.training.config import load_config
-from semiocr.core.training.sinks import JsonlSink, MultiSink
-from semiocr.core.training.supervised import train_supervised
+from semiocr.core.events import CheckpointSaved, Event
+from semiocr.core.job import load_job_config, run_job
 
 
 def main() -> None:
-    cfg = load_config(sys.argv[1])
+    cfg = load_job_config(sys.argv[1], kind="rec")
     hang_step, marker = int(sys.argv[2]), Path(sys.argv[3])
 
-    def freeze(kind, payload):
-        if kind == "checkpoint" and payload["path"].endswith("latest.pt") and payload["step"] == hang_step:
+    def freeze(event: Event) -> None:
+        if isinstance(event, CheckpointSaved) and event.path.endswith("latest.pt") and event.step == hang_step:
             marker.write_text(str(hang_step))
             time.sleep(600)
 
-    train_supervised(cfg, sink=MultiSink(JsonlSink(Path(cfg.output_dir) / "metrics.jsonl"), freeze))
+    run_job(cfg, sink=freeze)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from semiocr.core.training.config import save_config
-from semiocr.core.training.sinks import read_jsonl
+from semiocr.core.config import dump_config
+from semiocr.core.events import read_jsonl
 from semiocr.core.weights.checkpoint import read_checkpoint
 from semiocr.core.weights.resolve import resume_checkpoint
 
@@ -16,7 +16,7 @@ from semiocr.core.weights.resolve import resume_checkpoint
 @pytest.mark.slow
 def test_torchrun_two_gloo_processes(small_digits, tmp_path, tiny_config):
     cfg = tiny_config(small_digits, tmp_path / "ddp", epochs=2, batch_size=8)
-    save_config(cfg, tmp_path / "cfg.yaml")
+    dump_config(cfg, tmp_path / "cfg.yaml")
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join(
         [str(Path(__file__).parents[3] / "src"), os.environ.get("PYTHONPATH", "")]))
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",

@@ -5,8 +5,8 @@ import torch
 from synthetic_lines import make_rec_dataset
 
 from semiocr.core.data.hashing import dataset_hash
+from semiocr.core.events import JsonlSink, read_jsonl
 from semiocr.core.training.loop import fit, warmup_cosine
-from semiocr.core.training.sinks import JsonlSink, read_jsonl
 from semiocr.core.training.supervised import build_supervised_task
 from semiocr.core.weights.checkpoint import CheckpointError, read_checkpoint
 from semiocr.core.weights.resolve import resume_checkpoint

@@ -88,13 +88,13 @@ def test_read_image_errors_name_the_line(tmp_path):
 def test_loader_batches_do_not_depend_on_worker_count(tmp_path):
     import torch
 
-    from semiocr.core.training.config import TrainConfig
+    from semiocr.core.training.config import RecTrainConfig
     from semiocr.core.training.supervised import build_supervised_task
 
     root = make_rec_dataset(tmp_path, n_train=12, n_val=2)
     batches = []
     for workers in (0, 2):
-        cfg = TrainConfig(arch="rec-tiny", data_dir=str(root), batch_size=4, workers=workers, augment="strong",
+        cfg = RecTrainConfig(arch="rec-tiny", data_dir=str(root), batch_size=4, workers=workers, augment="strong",
                           use_space=False, device="cpu")
         task = build_supervised_task(cfg, log=lambda m: None)
         task.setup(torch.device("cpu"), 0, 1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +18,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from semiocr.core.events import check_stop, never
 
 DEFAULT_ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase + "-.:/"
 FONT_FILES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSansMono.ttf",
@@ -169,10 +172,13 @@ def render_page(rng: np.random.Generator, cfg: SynthConfig) -> tuple[np.ndarray,
     return _degrade(rng, img), regions
 
 
-def _write_lines(root: Path, rng: np.random.Generator, cfg: SynthConfig, prefix: str, n: int) -> list[str]:
+def _write_lines(root: Path, rng: np.random.Generator, cfg: SynthConfig, prefix: str, n: int,
+                 should_stop: Callable[[], bool] = never) -> list[str]:
     """Render ``n`` lines into ``images/lines/``; returns ``rel<TAB>text`` rows."""
     rows = []
     for i in range(n):
+        if i % 100 == 0:
+            check_stop(should_stop)
         text = random_text(rng, cfg)
         rel = f"images/lines/{prefix}_{i:05d}.jpg"
         _write_jpeg(root / rel, render_line(text, rng), rng)
@@ -194,12 +200,14 @@ def _write_rows(path: Path, rows: list[str]) -> None:
     path.write_text("".join(r + "\n" for r in rows), encoding="utf-8")
 
 
-def generate_dataset(out: str | Path, cfg: SynthConfig | None = None) -> Path:
+def generate_dataset(out: str | Path, cfg: SynthConfig | None = None, should_stop: Callable[[], bool] = never
+                     ) -> Path:
     """Write a synthetic MSTextRecLMSSLDataset to ``out`` (must not exist or be empty); returns ``out``.
 
     Files: ``train.txt``, ``val.txt``, ``test.txt``, ``train_unlabeled.txt``, ``unlabeled_truth.txt``
     (true labels of the pool, for measuring pseudo-labels only), ``dict.txt`` (the alphabet without space;
     the space is the model's space option), and ``det_train.txt`` / ``det_val.txt`` when pages are asked for.
+    ``should_stop`` is polled every 100 lines (``StopRequested``; the partial folder is the caller's to drop).
     """
     cfg = cfg or SynthConfig()
     out = Path(out)
@@ -207,10 +215,10 @@ def generate_dataset(out: str | Path, cfg: SynthConfig | None = None) -> Path:
         raise FileExistsError(f"{out} exists and is not empty; choose a new directory")
     (out / "images" / "lines").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(cfg.seed)
-    _write_rows(out / "train.txt", _write_lines(out, rng, cfg, "train", cfg.n_train))
-    _write_rows(out / "val.txt", _write_lines(out, rng, cfg, "val", cfg.n_val))
-    _write_rows(out / "test.txt", _write_lines(out, rng, cfg, "test", cfg.n_test))
-    pool = _write_lines(out, rng, cfg, "unlabeled", cfg.n_unlabeled)
+    _write_rows(out / "train.txt", _write_lines(out, rng, cfg, "train", cfg.n_train, should_stop))
+    _write_rows(out / "val.txt", _write_lines(out, rng, cfg, "val", cfg.n_val, should_stop))
+    _write_rows(out / "test.txt", _write_lines(out, rng, cfg, "test", cfg.n_test, should_stop))
+    pool = _write_lines(out, rng, cfg, "unlabeled", cfg.n_unlabeled, should_stop)
     _write_rows(out / "train_unlabeled.txt", [r.split("\t")[0] for r in pool])
     _write_rows(out / "unlabeled_truth.txt", pool)
     _write_rows(out / "dict.txt", sorted({c for c in cfg.alphabet if c != " "}))

@@ -6,7 +6,7 @@ grouped by aspect ratio so that each batch pads little.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
@@ -37,6 +37,8 @@ class Recognizer:
         self.device = torch.device(device) if isinstance(device, str) else device
         self.batch_size, self.max_width, self.meta = batch_size, max_width, meta
         self.rotate_180 = rotate_180
+        #: called with the number of lines after each batch (progress reports; may raise to cancel the call)
+        self.on_batch: Callable[[int], None] | None = None
 
     @classmethod
     def from_weights(cls, spec: str | Path, device: str = "auto", batch_size: int = 32,
@@ -58,6 +60,8 @@ class Recognizer:
                 probs = torch.softmax(self.model(torch.from_numpy(x).to(self.device)).float(), dim=2).cpu().numpy()
                 for j, i in enumerate(idx):
                     out[i] = probs[j]
+                if self.on_batch is not None:
+                    self.on_batch(len(idx))
         finally:
             self.model.train(was_training)
         return out  # type: ignore[return-value]

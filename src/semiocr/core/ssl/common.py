@@ -172,7 +172,7 @@ class RecTaskBase(TaskBase):
         return self.ema.module if self.ema is not None else self.model
 
     def evaluate(self) -> dict[str, float]:
-        return self.val.evaluate(self.eval_module(), self.device)
+        return self.val.evaluate(self.eval_module(), self.device, self.should_stop)
 
     def checkpoint_meta(self) -> CheckpointMeta:
         return rec_checkpoint_meta(self.model, self.data.charset, self.task_name, self.data.data_hash, self.parent,

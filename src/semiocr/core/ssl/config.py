@@ -1,50 +1,42 @@
-"""The run config of an LMSSL run (large semi-supervised → small distilled); every recipe knob lives here.
+"""The run config of an LMSSL job (large semi-supervised → small distilled); every recipe knob lives here.
 
-YAML files are instances of ``LmsslConfig``; ``-o key.sub=value`` overrides are applied with
-``apply_overrides``. Unknown keys are errors (``extra="forbid"``).
+YAML files are instances of ``LmsslConfig``, loaded with ``semiocr.core.config.load_config`` (``-o key.sub=value``
+overrides). Unknown keys are errors. Each stage's optimisation uses the same knobs as every other training job
+(``semiocr.core.training.config.Optimization``).
 """
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from semiocr.core.training.config import Optimization, Strict
 
 Mode = Literal["joint", "large", "small"]
 AugPolicy = Literal["none", "weak", "strong"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+class OptimCfg(Optimization):
+    """One stage's optimisation (the recipe's defaults: short stages of small batches)."""
+
+    epochs: int = Field(10, ge=0, le=100_000)
+    batch_size: int = Field(32, ge=1, le=512)
+    warmup_steps: int = Field(10, ge=0, description="linear learning-rate warm-up, in optimiser steps")
 
 
-class OptimCfg(_Strict):
-    """One training stage's optimisation settings."""
-
-    epochs: int = Field(10, ge=0)
-    lr: float = Field(1e-3, gt=0)
-    weight_decay: float = Field(1e-4, ge=0)
-    batch_size: int = Field(32, ge=1)
-    warmup_epochs: float = Field(0.5, ge=0)
-    grad_clip: float | None = 5.0
-    freeze_bn_stats: bool = False  # BatchNorm running statistics fixed (small batches, rounds from good weights)
-    eval_every: int = Field(1, ge=1)  # epochs
-
-
-class SynthPretrainCfg(_Strict):
+class SynthPretrainCfg(Strict):
     """Start weights when none fit the dict: pre-train on lines rendered from the dataset's own characters."""
 
     lines: int = Field(3000, ge=10)
     val_lines: int = Field(100, ge=1)
     min_len: int | None = Field(None, ge=1)  # None: shortest / longest labelled line
     max_len: int | None = Field(None, ge=1)
-    optim: OptimCfg = Field(default_factory=lambda: OptimCfg(epochs=5, lr=3e-3, batch_size=32))
+    optim: OptimCfg = Field(default_factory=lambda: OptimCfg(epochs=5, learning_rate=3e-3, batch_size=32))
 
 
-class ModelCfg(_Strict):
+class ModelCfg(Strict):
     """An architecture from the registry and the weights to start from."""
 
     arch: str
@@ -56,7 +48,7 @@ class ModelCfg(_Strict):
     synth_pretrain: SynthPretrainCfg | None = None
 
 
-class PseudoCfg(_Strict):
+class PseudoCfg(Strict):
     """Which pseudo-labels are kept in round k: confidence ≥ threshold, then at most the top fraction."""
 
     threshold: float | None = Field(0.9, ge=0, le=1)
@@ -80,7 +72,7 @@ class PseudoCfg(_Strict):
         return min(1.0, self.top_fraction_start + (round_index - 1) * self.top_fraction_step)
 
 
-class TeacherCfg(_Strict):
+class TeacherCfg(Strict):
     """The large model's semi-supervised rounds (DESIGN.md §5 steps 1–3)."""
 
     model: ModelCfg = Field(default_factory=lambda: ModelCfg(arch="PP-OCRv4-server-rec"))
@@ -101,7 +93,7 @@ class TeacherCfg(_Strict):
     consistency_batch: int = Field(16, ge=1)
 
 
-class StudentCfg(_Strict):
+class StudentCfg(Strict):
     """The small model distilled from the teacher (DESIGN.md §5 step 4)."""
 
     model: ModelCfg = Field(default_factory=lambda: ModelCfg(arch="PP-OCRv4-mobile-rec"))
@@ -126,7 +118,7 @@ class StudentCfg(_Strict):
     warmup_from_large: bool = False
 
 
-class DataCfg(_Strict):
+class DataCfg(Strict):
     """The dataset (MSTextRecLMSSLDataset layout); lines are padded to at least 320 px (the contract)."""
 
     root: Path
@@ -140,9 +132,10 @@ class DataCfg(_Strict):
     rotate_180_aug: float = Field(0.0, ge=0, le=1)
 
 
-class LmsslConfig(_Strict):
+class LmsslConfig(Strict):
     """An LMSSL run: ``mode`` joint (large then small), large (large only) or small (small from marked large)."""
 
+    kind: Literal["lmssl"] = "lmssl"
     mode: Mode = "joint"
     output_dir: Path
     data: DataCfg
@@ -170,42 +163,3 @@ class LmsslConfig(_Strict):
             raise ValueError("student.warmup_from_large: student.model must equal teacher.model (arch, kwargs, "
                              f"start weights); got {self.student.model.arch!r} vs {self.teacher.model.arch!r}")
         return self
-
-
-def _set_path(tree: dict[str, Any], key: str, value: Any) -> None:
-    parts = key.split(".")
-    node = tree
-    for p in parts[:-1]:
-        node = node.setdefault(p, {})
-        if not isinstance(node, dict):
-            raise ValueError(f"override {key!r}: {p!r} is not a section")
-    node[parts[-1]] = value
-
-
-def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Apply PaddleX-style ``key.sub=value`` overrides (values parsed as YAML scalars) to a raw config dict."""
-    out = copy.deepcopy(raw)
-    for item in overrides:
-        if "=" not in item:
-            raise ValueError(f"override {item!r} must look like key.sub=value")
-        key, val = item.split("=", 1)
-        _set_path(out, key.strip(), yaml.safe_load(val))
-    return out
-
-
-def load_config(path: Path | None, overrides: list[str] = (), **fixed: Any) -> LmsslConfig:
-    """Read a YAML config (optional), apply ``-o`` overrides and ``fixed`` top-level values, validate."""
-    raw: dict[str, Any] = {}
-    if path is not None:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        if not isinstance(raw, dict):
-            raise ValueError(f"{path}: the config must be a YAML mapping")
-    raw = apply_overrides(raw, list(overrides))
-    raw.update({k: v for k, v in fixed.items() if v is not None})
-    return LmsslConfig.model_validate(raw)
-
-
-def dump_config(cfg: LmsslConfig, path: Path) -> None:
-    """Save the resolved config next to the run (YAML)."""
-    path.write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False, allow_unicode=True),
-                    encoding="utf-8")

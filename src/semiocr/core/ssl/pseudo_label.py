@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from torch import nn
 from semiocr.core.data.images import read_image
 from semiocr.core.data.labels import DatasetError, Sample, read_text_lines
 from semiocr.core.eval.recognition import rec_metrics
+from semiocr.core.events import EventSink, WorkProgress, check_stop, ignore, never
 from semiocr.core.inference.recognizer import Recognizer
 from semiocr.runtime.charset import Charset
 
@@ -40,24 +41,30 @@ class PseudoLabel:
 
 
 def predict(model: nn.Module, paths: Sequence[Path], charset: Charset, batch_size: int = 64,
-            device: str | torch.device = "cpu", max_width: int | None = None, progress: bool = False,
-            rotate_180: bool = False) -> list[PseudoLabel]:
+            device: str | torch.device = "cpu", max_width: int | None = None, rotate_180: bool = False,
+            sink: EventSink = ignore, should_stop: Callable[[], bool] = never) -> list[PseudoLabel]:
     """Read every image with ``model`` (logits ``[N,T,C]``) through the shared ``Recognizer`` (one
     preprocessing, batched by similar width, greedy CTC decoding); input order kept.
 
     With ``rotate_180`` each image is also read turned by 180° and the more confident reading is kept (the job
     of PP-OCR's 0/180° line classifier): a model that reads upright text then labels upside-down lines, and
-    training on the original image with that label teaches it to read them as they come.
+    training on the original image with that label teaches it to read them as they come. Progress goes to
+    ``sink`` as ``WorkProgress`` events; ``should_stop`` is polled after every batch (``StopRequested``).
     """
     rec = Recognizer(model, charset, torch.device(device), batch_size, max_width, rotate_180=rotate_180)
+    passes = 2 if rotate_180 else 1
+    done = 0
+
+    def on_batch(n: int) -> None:
+        nonlocal done
+        done += n
+        check_stop(should_stop)
+        sink(WorkProgress(what="pseudo-label", done=done // passes, total=len(paths)))
+
+    rec.on_batch = on_batch
     out: list[PseudoLabel] = []
     chunk = 1024  # bounded memory for large pools; batching by width happens inside each chunk
-    starts = range(0, len(paths), chunk)
-    if progress:
-        from tqdm import tqdm
-
-        starts = tqdm(starts, desc="pseudo-label", unit="chunk", leave=False)
-    for s in starts:
+    for s in range(0, len(paths), chunk):
         part = [Path(p) for p in paths[s:s + chunk]]
         decoded = rec.predict([read_image(p) for p in part])
         out += [PseudoLabel(p, d.text, d.confidence, d.angle == 180) for p, d in zip(part, decoded, strict=True)]
@@ -65,10 +72,12 @@ def predict(model: nn.Module, paths: Sequence[Path], charset: Charset, batch_siz
 
 
 def rotation_helps(model: nn.Module, samples: Sequence[Sample], charset: Charset, batch_size: int = 64,
-                   device: str | torch.device = "cpu", max_width: int | None = None) -> tuple[bool, dict[str, float]]:
+                   device: str | torch.device = "cpu", max_width: int | None = None,
+                   should_stop: Callable[[], bool] = never) -> tuple[bool, dict[str, float]]:
     """Whether reading lines turned by 180° as well (keeping the more confident reading) makes ``model`` read the
     labelled ``samples`` more exactly than upright alone; returns the answer and both exact-match rates."""
     rec = Recognizer(model, charset, torch.device(device), batch_size, max_width)
+    rec.on_batch = lambda n: check_stop(should_stop)
     upright, both = rec.predict_both_ways([read_image(s.path, s.source) for s in samples])
     truth = [s.text or "" for s in samples]
     accs = {k: rec_metrics([r.text for r in reads], truth)["acc"] for k, reads in (("upright", upright),

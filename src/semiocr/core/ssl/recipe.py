@@ -16,19 +16,32 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
+from semiocr.core.config import dump_config
 from semiocr.core.data.hashing import dataset_hash
+from semiocr.core.events import (
+    EventSink,
+    JobFinished,
+    JsonlSink,
+    LogLine,
+    MultiSink,
+    PseudoLabelStats,
+    StageChanged,
+    StopRequested,
+    in_stage,
+    never,
+)
 from semiocr.core.inference.device import resolve_device
+from semiocr.core.job import JobResult
 from semiocr.core.models.registry import build_model
 from semiocr.core.ssl import pseudo_label as pl
 from semiocr.core.ssl.common import TaskData, tiebreak_metric
-from semiocr.core.ssl.config import LmsslConfig, ModelCfg, OptimCfg, PseudoCfg, dump_config
+from semiocr.core.ssl.config import LmsslConfig, ModelCfg, OptimCfg, PseudoCfg
 from semiocr.core.ssl.inputs import RunInputs, check_inputs
 from semiocr.core.ssl.stage import StageResult, copy_stage, run_stage, train_config
 from semiocr.core.ssl.student import StudentTask
@@ -36,42 +49,17 @@ from semiocr.core.ssl.summary import write_summary
 from semiocr.core.ssl.synth_start import synth_samples
 from semiocr.core.ssl.teacher import TeacherTask
 from semiocr.core.training.loop import seed_everything
-from semiocr.core.training.sinks import ConsoleSink
-from semiocr.core.training.task import EventSink
 from semiocr.core.weights.load import load_recognizer_model, load_start_weights
-
-
-class RunLog:
-    """Event sink of a recipe run: appends JSON lines (with time, stage and round) to ``events.jsonl``, shows
-    them on the console with the engine's ``ConsoleSink`` when ``echo``, and forwards to an outer sink."""
-
-    def __init__(self, path: Path, outer: EventSink | None = None, echo: bool = False):
-        self.path, self.outer = path, outer
-        self.console = ConsoleSink() if echo else None
-
-    def __call__(self, kind: str, payload: Mapping[str, Any]) -> None:
-        line = json.dumps({"time": round(time.time(), 3), "kind": kind, **payload}, default=str)
-        with self.path.open("a", encoding="utf-8") as f:
-            f.write(line + "\n")
-        if self.console is not None:
-            recipe_level = kind in ("metrics", "end") and "epoch" not in payload
-            if recipe_level:  # pseudo-label counts, the final summary: one plain line
-                self.console("log", {"message": ", ".join(f"{k}={v}" for k, v in payload.items())})
-            else:
-                self.console(kind, payload)
-        if self.outer is not None:
-            self.outer(kind, payload)
 
 
 class Recipe:
     """One LMSSL run; ``run()`` executes the stages of ``cfg.mode`` and returns the summary."""
 
-    def __init__(self, cfg: LmsslConfig, sink: EventSink | None = None, should_stop: Callable[[], bool] | None = None,
-                 echo: bool = False):
+    def __init__(self, cfg: LmsslConfig, sink: EventSink | None = None, should_stop: Callable[[], bool] | None = None):
         self.inputs: RunInputs = check_inputs(cfg)  # all bad input fails here, before training
-        self.cfg, self.out, self.should_stop = cfg, Path(cfg.output_dir), should_stop
+        self.cfg, self.out, self.should_stop = cfg, Path(cfg.output_dir), should_stop or never
         self.out.mkdir(parents=True, exist_ok=True)
-        self.log = RunLog(self.out / "events.jsonl", sink, echo)
+        self.sink = MultiSink(JsonlSink(self.out / "events.jsonl"), sink)
         self.state_path = self.out / "state.json"
         self.state: dict[str, Any] = self._load_state()
         self.device = resolve_device(cfg.device)
@@ -91,12 +79,15 @@ class Recipe:
     def _enter(self, stage: str, round_index: int = 0) -> None:
         self.state.update(stage=stage, round=round_index)
         self._save_state()
-        self.log("log", {"stage": stage, "round": round_index, "message": f"stage {stage} (round {round_index})"})
+        self.sink(StageChanged(stage=stage, round=round_index))
 
     def _save_state(self) -> None:
         tmp = self.state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.state, indent=2))
         tmp.replace(self.state_path)
+
+    def info(self, message: str) -> None:
+        self.sink(LogLine(message=message, stage=self.state.get("stage"), round=self.state.get("round")))
 
     def _record(self, model: str, key: str, metrics: Mapping[str, float]) -> None:
         self.state["results"].setdefault(model, {})[key] = dict(metrics)
@@ -112,7 +103,7 @@ class Recipe:
         """Build ``m`` and load ``weights`` (start weights or a previous stage's best) when given."""
         model = build_model(m.arch, num_classes=self.inputs.charset.num_classes, **m.kwargs)
         if weights is not None:
-            self.log("log", {"message": load_start_weights(model, weights, self.inputs.charset)})
+            self.info(load_start_weights(model, weights, self.inputs.charset))
         return model
 
     def _start(self, m: ModelCfg, role: str) -> str | Path | None:
@@ -122,7 +113,8 @@ class Recipe:
         if m.synth_pretrain is None:
             return None
         inp, sp = self.inputs, m.synth_pretrain
-        train, val = synth_samples(self.out / "synth" / "data", inp.charset, inp.labelled, sp, self.cfg.seed)
+        train, val = synth_samples(self.out / "synth" / "data", inp.charset, inp.labelled, sp, self.cfg.seed,
+                                   self.should_stop)
         data = TaskData.for_run(self.cfg, inp.charset, train, val, sp.optim.batch_size, "weak", "weak",
                                 self.data_hash)
         task = TeacherTask(self._model(m), data, ema_decay=None, seed=self.cfg.seed, parent="synthetic")
@@ -134,14 +126,10 @@ class Recipe:
                start_metrics: Mapping[str, float] | None = None) -> StageResult:
         name, k = rel.replace("/", "_"), int(getattr(task, "round_index", 0))
         self._enter(name, k)
-        d = self.cfg.data
         tcfg = train_config(optim, task, self.out / rel, device=self.cfg.device, seed=self.cfg.seed,
-                            model_kwargs=m.kwargs, max_width=d.max_width, eval_batch_size=d.eval_batch_size)
+                            model_kwargs=m.kwargs)
 
-        def sink(kind: str, payload: Mapping[str, Any]) -> None:
-            self.log(kind, {"stage": name, "round": k, **payload})
-
-        return run_stage(task, self.out / rel, tcfg, sink=sink, should_stop=self.should_stop,
+        return run_stage(task, self.out / rel, tcfg, sink=in_stage(self.sink, name, k), should_stop=self.should_stop,
                          start_metrics=start_metrics)
 
     def _pseudo(self, model: nn.Module, stem: str, pcfg: PseudoCfg, round_index: int, source: str
@@ -157,14 +145,16 @@ class Recipe:
             orientation = self._orientation(model, pcfg.rotate_180)
             labels = pl.predict(model.to(self.device), [s.path for s in self.inputs.unlabelled],
                                 self.inputs.charset, self.cfg.data.eval_batch_size, self.device,
-                                self.cfg.data.max_width, progress=True, rotate_180=orientation["rotate_180"])
+                                self.cfg.data.max_width, rotate_180=orientation["rotate_180"],
+                                sink=in_stage(self.sink, f"pseudo_{stem}", round_index), should_stop=self.should_stop)
         kept = pl.select(labels, pcfg.threshold, frac, pcfg.min_length, pcfg.rare_char_share)
         meta = {"round": round_index, "threshold": pcfg.threshold, "top_fraction": frac,
                 "rare_char_share": pcfg.rare_char_share, "model": source,
                 **orientation}
         pl.write_pseudo_labels(path, labels, kept, self.inputs.root, meta)
-        self.log("metrics", {"stage": f"pseudo_{stem}", "round": round_index, "pseudo_count": len(kept),
-                             "pool": len(labels), "threshold": pcfg.threshold, "top_fraction": frac})
+        self.sink(PseudoLabelStats(stage=f"pseudo_{stem}", round=round_index, name=stem, kept=len(kept),
+                                   pool=len(labels), threshold=pcfg.threshold, top_fraction=frac,
+                                   rotate_180=bool(orientation["rotate_180"])))
         return kept
 
     def _orientation(self, model: nn.Module, setting: bool | str) -> dict[str, Any]:
@@ -174,9 +164,9 @@ class Recipe:
             return {"rotate_180": bool(setting)}
         d = self.cfg.data
         helps, accs = pl.rotation_helps(model.to(self.device), self.inputs.val, self.inputs.charset,
-                                        d.eval_batch_size, self.device, d.max_width)
-        self.log("log", {"message": f"val exact match upright {accs['upright']:.4f}, with 180° readings "
-                                    f"{accs['both']:.4f}: pseudo-labels {'with' if helps else 'without'} them"})
+                                        d.eval_batch_size, self.device, d.max_width, self.should_stop)
+        self.info(f"val exact match upright {accs['upright']:.4f}, with 180° readings {accs['both']:.4f}: "
+                  f"pseudo-labels {'with' if helps else 'without'} them")
         return {"rotate_180": helps, "rotate_180_setting": "auto", "rotate_180_val_acc_upright": accs["upright"],
                 "rotate_180_val_acc_both": accs["both"]}
 
@@ -235,7 +225,7 @@ class Recipe:
         known: dict[str, float] | None = None  # metrics of ``start`` when a stage here measured them
         if s.warmup_supervised and s.warmup_from_large:
             res = copy_stage(self.out / "large" / "warmup", self.out / "small" / "warmup")
-            self.log("log", {"message": "small supervised-only stage = the large warm-up (same model)"})
+            self.info("small supervised-only stage = the large warm-up (same model)")
             self._record("small", "start", res.start)
             self._record("small", "warmup", res.best)
             start, known = res.best_path, res.best
@@ -278,9 +268,7 @@ class Recipe:
             self.run_small(teacher)
         self.state.update(stage="done", status="succeeded")
         self._save_state()
-        summary = write_summary(self.out, self.state["results"], mode)
-        self.log("end", {"stage": "done", "summary": str(self.out / "summary.md")})
-        return summary
+        return write_summary(self.out, self.state["results"], mode)
 
 
 def _score(m: Mapping[str, float], key: str = "acc") -> tuple[float, float]:
@@ -297,7 +285,23 @@ def _best_of(results: Mapping[str, Mapping[str, float]], key: str = "acc") -> di
     return best
 
 
-def run_lmssl(cfg: LmsslConfig, sink: EventSink | None = None, should_stop: Callable[[], bool] | None = None,
-              echo: bool = False) -> dict[str, Any]:
-    """Validate the inputs, then run (or resume) the LMSSL recipe of ``cfg.mode``; returns the summary."""
-    return Recipe(cfg, sink, should_stop, echo).run()
+def run_lmssl(cfg: LmsslConfig, sink: EventSink | None = None,
+              should_stop: Callable[[], bool] | None = None) -> JobResult:
+    """The ``lmssl`` job: validate the inputs, then run (or resume) the recipe of ``cfg.mode``. A stop request
+    (anywhere: training, pseudo-labelling, evaluation, synthetic rendering) ends it ``stopped``; the same
+    config run again resumes in the stage and round where it stopped."""
+    recipe = Recipe(cfg, sink, should_stop)
+    metric = cfg.selection_metric
+    try:
+        summary = recipe.run()
+    except StopRequested:
+        recipe.state["status"] = "stopped"
+        recipe._save_state()
+        recipe.sink(JobFinished(status="stopped", output_dir=str(recipe.out)))
+        where = f"stage {recipe.state.get('stage')} (round {recipe.state.get('round')})"
+        return JobResult(kind="lmssl", status="stopped", output_dir=recipe.out, metric=metric, best=None,
+                         message=f"stopped in {where}; run the same config again to resume")
+    recipe.sink(JobFinished(status="succeeded", output_dir=str(recipe.out), summary=summary))
+    final = summary.get("small" if cfg.mode != "large" else "large", {}).get("final") or {}
+    return JobResult(kind="lmssl", status="succeeded", output_dir=recipe.out, metric=metric,
+                     best=final.get(metric), metrics=dict(final), summary=summary)

@@ -2,7 +2,8 @@
 
 Adds what the recipe needs around ``fit``: validation metrics at the stage's start (``start.json``), resume
 from ``checkpoints/latest.pt`` when the directory holds an unfinished run, and ``done.json`` once finished so
-that a resumed recipe skips the stage. A stop request raises ``StageStopped`` (``latest.pt`` is saved).
+that a resumed recipe skips the stage. A stop request raises ``StopRequested`` (``latest.pt`` is saved once
+training has started).
 """
 
 from __future__ import annotations
@@ -14,17 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from semiocr.core.events import Event, EventSink, JsonlSink, Metrics, StopRequested, never
 from semiocr.core.inference.device import resolve_device
 from semiocr.core.ssl.config import OptimCfg
-from semiocr.core.training.config import TrainConfig
+from semiocr.core.training.config import LoopConfig
 from semiocr.core.training.loop import fit
-from semiocr.core.training.sinks import default_sink
-from semiocr.core.training.task import EventSink, TrainTask
+from semiocr.core.training.task import TrainTask
 from semiocr.core.weights.checkpoint import CHECKPOINT_DIR, read_checkpoint
-
-
-class StageStopped(RuntimeError):
-    """A stop was requested; ``checkpoints/latest.pt`` holds the state to resume from."""
 
 
 @dataclass
@@ -38,16 +35,14 @@ class StageResult:
 
 
 def train_config(optim: OptimCfg, task: TrainTask, out_dir: Path, *, device: str, seed: int,
-                 model_kwargs: Mapping[str, Any], max_width: int | None, eval_batch_size: int) -> TrainConfig:
-    """The engine ``TrainConfig`` of one stage (the recipe's knobs mapped onto the loop's)."""
+                 model_kwargs: Mapping[str, Any]) -> LoopConfig:
+    """The loop config of one stage: the stage's optimisation knobs plus where and how to run."""
     steps = max(1, task.steps_per_epoch())
-    return TrainConfig(arch=getattr(task.model, "arch_name", type(task.model).__name__),
-                       model_kwargs=dict(model_kwargs), output_dir=str(out_dir), epochs=max(1, optim.epochs),
-                       batch_size=optim.batch_size, learning_rate=optim.lr, weight_decay=optim.weight_decay,
-                       warmup_steps=int(optim.warmup_epochs * steps), eval_interval=optim.eval_every,
-                       grad_clip=optim.grad_clip or 0.0, freeze_bn_stats=optim.freeze_bn_stats, save_periodic=False,
-                       seed=seed, device=device,
-                       max_width=max_width or 960, eval_batch_size=eval_batch_size, log_interval=max(1, steps // 4))
+    knobs = optim.model_dump()
+    knobs["epochs"] = max(1, optim.epochs)
+    return LoopConfig(**knobs, arch=getattr(task.model, "arch_name", type(task.model).__name__),
+                      model_kwargs=dict(model_kwargs), output_dir=str(out_dir), save_periodic=False, seed=seed,
+                      device=device, log_interval=max(1, steps // 4))
 
 
 def finished_stage(out_dir: Path) -> StageResult | None:
@@ -72,7 +67,7 @@ def copy_stage(src: Path, dst: Path) -> StageResult:
     return finished_stage(dst)
 
 
-def run_stage(task: TrainTask, out_dir: Path, cfg: TrainConfig, *, sink: EventSink | None = None,
+def run_stage(task: TrainTask, out_dir: Path, cfg: LoopConfig, *, sink: EventSink | None = None,
               should_stop: Callable[[], bool] | None = None,
               start_metrics: Mapping[str, float] | None = None) -> StageResult:
     """Train ``task`` with ``fit`` in ``out_dir``; resume an unfinished stage; skip a finished one.
@@ -92,25 +87,23 @@ def run_stage(task: TrainTask, out_dir: Path, cfg: TrainConfig, *, sink: EventSi
         start_file.write_text(json.dumps(dict(start_metrics), indent=2))
     elif latest.is_file() and not start_file.is_file():  # stopped before this file existed: measure it now
         task.setup(resolve_device(cfg.device), 0, 1)
+        task.should_stop = should_stop or never
         start_file.write_text(json.dumps(task.evaluate(), indent=2))
 
-    outer = sink or default_sink(out_dir)
+    outer = sink or JsonlSink(out_dir / "metrics.jsonl")
 
-    def stage_sink(kind: str, payload: Mapping[str, Any]) -> None:
-        if kind == "metrics" and payload.get("epoch") == 0:  # fit's evaluation of the start weights
-            metrics = {k: v for k, v in payload.items() if k not in _LOOP_KEYS}
-            start_file.write_text(json.dumps(metrics, indent=2))
-        outer(kind, payload)
+    def stage_sink(event: Event) -> None:
+        if isinstance(event, Metrics) and event.epoch == 0:  # fit's evaluation of the start weights
+            start_file.write_text(json.dumps(event.values, indent=2))
+        outer(event)
 
     cfg = cfg.model_copy(update={"resume": str(latest) if latest.is_file() else None, "output_dir": str(out_dir),
                                  "eval_at_start": start_metrics is None})
     result = fit(task, cfg, sink=stage_sink, should_stop=should_stop, run_dir=out_dir)
     if result.reason == "stopped":
-        raise StageStopped(f"stop requested in {out_dir} at epoch {result.epoch}, step {result.step}")
+        raise StopRequested(f"stop requested in {out_dir} at epoch {result.epoch}, step {result.step}")
     start = json.loads(start_file.read_text())
     best = dict(read_checkpoint(best_path)["meta"].metrics)
     done.write_text(json.dumps({"start": start, "best": best, "epochs": cfg.epochs}, indent=2))
     return StageResult(start, best, best_path, cfg.epochs)
 
-
-_LOOP_KEYS = frozenset({"epoch", "step", "best", "is_best"})  # fields fit adds to a task's metrics event

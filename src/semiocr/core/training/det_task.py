@@ -13,64 +13,37 @@ from typing import Any
 
 import numpy as np
 import torch
-from pydantic import Field
 from torch import nn
 from torch.utils.data import DataLoader
 
 from semiocr.core.data.images import read_image
 from semiocr.core.eval.detection import aggregate, evaluate_image
+from semiocr.core.events import check_stop
 from semiocr.core.inference.detector import TextDetector
 from semiocr.core.models.registry import build_model
-from semiocr.core.training.config import TrainConfig
+from semiocr.core.training.config import DetTrainConfig
 from semiocr.core.training.det_augment import DetAugConfig
 from semiocr.core.training.det_data import DetBatch, DetDataset, DetSampleLike, collate_det
 from semiocr.core.training.det_loss import DBLoss
 from semiocr.core.training.sampler import EpochBatchSampler
 from semiocr.core.training.task import StepOutput, TaskBase
 from semiocr.core.weights.checkpoint import CheckpointMeta, det_input_spec
-from semiocr.core.weights.load import load_start_weights
 from semiocr.runtime.det_postprocess import DBPostprocessConfig
 
 
-class DetTrainConfig(TrainConfig):
-    """Config of a detection run (the recognition-only fields of ``TrainConfig`` are ignored)."""
+def augmentation(cfg: DetTrainConfig) -> DetAugConfig:
+    """The training crop and augmentation of ``cfg``."""
+    return DetAugConfig(size=cfg.input_size, rotate_deg=cfg.rotate_deg, scale_range=(cfg.scale_min, cfg.scale_max))
 
-    arch: str = "PP-OCRv4-mobile-det"
-    train_file: str = "det_train.txt"
-    val_file: str = "det_val.txt"
-    output_dir: str = "output/det"
-    init_weights: str | None = Field("PP-OCRv4-mobile-det", description="preset name or detector checkpoint "
-                                     "whose weights start the run (null: random init)")
-    epochs: int = Field(50, ge=1, le=100_000)
-    batch_size: int = Field(8, ge=1, le=512)
-    learning_rate: float = Field(1e-3, gt=0, le=10)
-    freeze_bn: bool = Field(False, description="keep BatchNorm statistics fixed (small CPU batches)")
-    input_size: int = Field(640, ge=64, le=2048, multiple_of=32, description="square training crop")
-    rotate_deg: float = Field(10.0, ge=0, le=90)
-    scale_min: float = Field(0.5, gt=0)
-    scale_max: float = Field(3.0, gt=0)
-    alpha: float = 5.0
-    beta: float = 10.0
-    ohem_ratio: float = 3.0
-    main_loss: str = Field("bce", pattern="^(bce|dice)$")
-    thresh: float = Field(0.3, ge=0, le=1, description="postprocess binarisation threshold (eval)")
-    box_thresh: float = Field(0.5, ge=0, le=1)
-    unclip_ratio: float = Field(1.6, gt=0)
-    limit_side_len: int = Field(736, ge=32)
-    limit_type: str = Field("min", pattern="^(min|max)$")
-    eval_max_images: int | None = Field(None, ge=1, description="evaluate on the first N val pages only")
-    train_max_images: int | None = Field(None, ge=1, description="train on the first N pages only (small presets)")
 
-    def aug(self) -> DetAugConfig:
-        return DetAugConfig(size=self.input_size, rotate_deg=self.rotate_deg,
-                            scale_range=(self.scale_min, self.scale_max))
+def postprocess(cfg: DetTrainConfig) -> DBPostprocessConfig:
+    """The DB postprocess settings that validation uses."""
+    return DBPostprocessConfig(thresh=cfg.thresh, box_thresh=cfg.box_thresh, unclip_ratio=cfg.unclip_ratio)
 
-    def post(self) -> DBPostprocessConfig:
-        return DBPostprocessConfig(thresh=self.thresh, box_thresh=self.box_thresh, unclip_ratio=self.unclip_ratio)
 
-    def input_spec(self) -> dict[str, Any]:
-        """The input contract stored with the weights (normalisation, side limit)."""
-        return det_input_spec(self.limit_side_len, self.limit_type)
+def input_spec(cfg: DetTrainConfig) -> dict[str, Any]:
+    """The input contract stored with the weights (normalisation, side limit)."""
+    return det_input_spec(cfg.limit_side_len, cfg.limit_type)
 
 
 class DetTrainTask(TaskBase):
@@ -92,8 +65,8 @@ class DetTrainTask(TaskBase):
     def setup(self, device: torch.device, rank: int, world_size: int) -> None:
         self.device = device
         self.model.to(device)
-        spec = self.cfg.input_spec()
-        self.dataset = DetDataset(self.train_samples, self.cfg.aug(), mean=spec["mean"], std=spec["std"],
+        spec = input_spec(self.cfg)
+        self.dataset = DetDataset(self.train_samples, augmentation(self.cfg), mean=spec["mean"], std=spec["std"],
                                   seed=self.cfg.seed)
         self.sampler = EpochBatchSampler(len(self.dataset), self.cfg.batch_size, seed=self.cfg.seed,
                                          shuffle=True, drop_last=False, rank=rank, world_size=world_size)
@@ -102,10 +75,6 @@ class DetTrainTask(TaskBase):
         return self.sampler.full_length()
 
     def train_batches(self, epoch: int, skip: int = 0) -> Iterator[DetBatch]:
-        if self.cfg.freeze_bn:
-            for m in self.model.modules():
-                if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                    m.eval()
         self.sampler.set_epoch(epoch, skip)
         loader = DataLoader(self.dataset, batch_sampler=self.sampler, collate_fn=collate_det,
                             num_workers=self.cfg.workers,
@@ -126,22 +95,24 @@ class DetTrainTask(TaskBase):
             self._val_images = [read_image(s.path, s.source) for s in self.val_samples]
         module = self.eval_module()
         was_training = module.training
-        detector = TextDetector(module, self.cfg.input_spec(), post=self.cfg.post(), device=self.device)
+        detector = TextDetector(module, input_spec(self.cfg), post=postprocess(self.cfg), device=self.device)
         try:
-            results = [evaluate_image(s.polygons, s.ignore, detector(img).boxes)
-                       for s, img in zip(self.val_samples, self._val_images, strict=True)]
+            results = []
+            for s, img in zip(self.val_samples, self._val_images, strict=True):
+                check_stop(self.should_stop)
+                results.append(evaluate_image(s.polygons, s.ignore, detector(img).boxes))
         finally:
             module.train(was_training)
         return {k: float(v) for k, v in aggregate(results).items()}
 
     def checkpoint_meta(self) -> CheckpointMeta:
         return CheckpointMeta(arch=getattr(self.model, "arch_name", type(self.model).__name__), task="detection",
-                              model_kwargs=dict(self.cfg.model_kwargs), input=self.cfg.input_spec(),
+                              model_kwargs=dict(self.cfg.model_kwargs), input=input_spec(self.cfg),
                               dataset_hash=self.data_hash, parent=self.parent)
 
 
 def build_det_task(cfg: DetTrainConfig, log=print) -> DetTrainTask:
-    """Read the detection labels of ``cfg``, seed, build the model (with ``init_weights``) and the task."""
+    """Read the detection labels of ``cfg``, seed, build the model and the task (the loop loads ``pretrained``)."""
     from semiocr.core.data.detection import read_det_labels
     from semiocr.core.data.hashing import dataset_hash
     from semiocr.core.training.loop import seed_everything
@@ -154,7 +125,4 @@ def build_det_task(cfg: DetTrainConfig, log=print) -> DetTrainTask:
     log(f"{len(train)} training pages, {len(val)} validation pages")
     seed_everything(cfg.seed)
     model = build_model(cfg.arch, **cfg.model_kwargs)
-    if cfg.init_weights and not cfg.resume:
-        log(load_start_weights(model, cfg.init_weights, None))
-    return DetTrainTask(model, train, val, cfg, data_hash=dataset_hash(root),
-                        parent=cfg.init_weights)
+    return DetTrainTask(model, train, val, cfg, data_hash=dataset_hash(root))

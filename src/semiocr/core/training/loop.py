@@ -1,7 +1,8 @@
 """The one generic training loop: optimiser, warm-up + cosine LR, AMP, clipping, DDP, checkpoints, resume.
 
 It never branches on what is being trained: everything stage-specific lives in the ``TrainTask``. The
-outside world sees it through ``sink(kind, payload)`` and ``should_stop()`` only (DESIGN.md §2).
+outside world sees it through ``sink(event)`` (typed events, ``semiocr.core.events``) and ``should_stop()``
+only (DESIGN.md §2).
 """
 
 from __future__ import annotations
@@ -20,11 +21,23 @@ import numpy as np
 import torch
 from torch import nn
 
+from semiocr.core.config import dump_config
+from semiocr.core.events import (
+    CheckpointSaved,
+    Ended,
+    Event,
+    EventSink,
+    JsonlSink,
+    LogLine,
+    Metrics,
+    Progress,
+    Started,
+    StopRequested,
+)
 from semiocr.core.training import ddp
-from semiocr.core.training.config import TrainConfig, save_config
+from semiocr.core.training.config import LoopConfig
 from semiocr.core.training.resume import TrainState, restore_rng, train_section
-from semiocr.core.training.sinks import default_sink
-from semiocr.core.training.task import EventSink, TrainTask
+from semiocr.core.training.task import TrainTask
 from semiocr.core.weights.checkpoint import (
     CHECKPOINT_DIR,
     CheckpointError,
@@ -69,7 +82,7 @@ def warmup_cosine(warmup_steps: int, total_steps: int, min_ratio: float = 0.0) -
     return factor
 
 
-def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+def build_optimizer(model: nn.Module, cfg: LoopConfig) -> torch.optim.Optimizer:
     """AdamW / Adam / SGD; no weight decay on biases and norm parameters (1-D tensors)."""
     decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
     no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
@@ -111,20 +124,21 @@ def _task_batches(task: TrainTask, epoch: int, skip: int) -> Iterable[Any]:
 class _Run:
     """State of one ``fit`` call (kept in an object so each method stays short)."""
 
-    def __init__(self, task: TrainTask, cfg: TrainConfig, sink: EventSink, should_stop: Callable[[], bool],
+    def __init__(self, task: TrainTask, cfg: LoopConfig, sink: EventSink, should_stop: Callable[[], bool],
                  run_dir: Path):
         self.task, self.cfg, self.should_stop, self.run_dir = task, cfg, should_stop, run_dir
         self.ctx = ddp.init_distributed(cfg.device)
         self._sink = sink
+        task.should_stop = should_stop  # tasks poll it inside long evaluations (``check_stop``)
         self.state = TrainState(epoch=0, step=0, epoch_step=0, best=None, best_epoch=None)
         self.last_metrics: dict[str, float] = {}
 
-    def emit(self, kind: str, payload: dict[str, Any]) -> None:
+    def emit(self, event: Event) -> None:
         if self.ctx.is_main:
-            self._sink(kind, payload)
+            self._sink(event)
 
     def log(self, message: str, level: str = "info") -> None:
-        self.emit("log", {"message": message, "level": level})
+        self.emit(LogLine(message=message, level=level))
 
     # -- set-up ----------------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -150,7 +164,7 @@ class _Run:
             self._resume(charset)
         self.model = ddp.wrap_model(task.model, self.ctx)
         if self.ctx.is_main:
-            save_config(cfg, self.run_dir / "config.yaml")
+            dump_config(cfg, self.run_dir / "config.yaml")
 
     def _resume(self, charset: Charset | None) -> None:
         ckpt = read_checkpoint(resume_checkpoint(self.cfg.resume), map_location="cpu")
@@ -183,8 +197,7 @@ class _Run:
                               optimizer=self.optimizer, scheduler=self.scheduler,
                               scaler=self.scaler if self.use_amp else None, task_state=self.task.state_dict())
         path = save_checkpoint(self.run_dir / CHECKPOINT_DIR / name, meta, eval_module.state_dict(), train)
-        self.emit("checkpoint", {"path": str(path), "type": kind, "epoch": self.state.epoch,
-                                 "step": self.state.step})
+        self.emit(CheckpointSaved(path=str(path), type=kind, epoch=self.state.epoch, step=self.state.step))
 
     # -- training --------------------------------------------------------------------------------------
     def train_step(self, batch: Any) -> dict[str, float]:
@@ -234,18 +247,23 @@ class _Run:
 
     def _progress(self, epoch: int, acc: dict[str, float], count: int, seconds: float) -> None:
         n = acc.pop("_n", 0.0) * self.ctx.world_size
-        payload: dict[str, Any] = {"epoch": epoch, "step": self.state.step, "epoch_step": self.state.epoch_step,
-                                   "steps_per_epoch": self.steps_per_epoch,
-                                   "lr": self.optimizer.param_groups[0]["lr"]}
-        payload.update({k: v / max(count, 1) for k, v in acc.items()})
-        payload.update(samples_per_s=n / seconds if seconds > 0 else 0.0, interval_images=int(n),
-                       interval_s=round(seconds, 4))
-        self.emit("progress", payload)
+        values = {k: v / max(count, 1) for k, v in acc.items()}
+        loss = values.pop("loss", 0.0)
+        values.update(samples_per_s=n / seconds if seconds > 0 else 0.0, interval_images=int(n),
+                      interval_s=round(seconds, 4))
+        self.emit(Progress(epoch=epoch, step=self.state.step, epoch_step=self.state.epoch_step,
+                           steps_per_epoch=self.steps_per_epoch, lr=self.optimizer.param_groups[0]["lr"], loss=loss,
+                           values=values))
 
     def end_epoch(self, epoch: int) -> None:
         self.state.epoch, self.state.epoch_step = epoch + 1, 0
         if (epoch + 1) % self.cfg.eval_interval == 0 or epoch + 1 == self.cfg.epochs:
-            self.evaluate_and_save(epoch)
+            try:
+                self.evaluate_and_save(epoch)
+            except StopRequested:  # trained but not evaluated: a resume skips the batches and evaluates
+                self.state.epoch, self.state.epoch_step = epoch, self.steps_per_epoch
+                self.save("latest", "latest.pt")
+                raise
         self.save("latest", "latest.pt")
         ddp.barrier(self.ctx)
 
@@ -264,8 +282,8 @@ class _Run:
             self.state.best, self.state.best_epoch = float(metrics[key]), epoch + 1
             self.state.best_tiebreak = tie
         self.last_metrics = dict(metrics)
-        self.emit("metrics", {"epoch": epoch + 1, "step": self.state.step, **metrics, "best": self.state.best,
-                              "is_best": is_best})
+        self.emit(Metrics(epoch=epoch + 1, step=self.state.step, values=dict(metrics), best=self.state.best,
+                          is_best=is_best))
         if is_best:
             self.save("best", "best.pt", metrics)
         if self.cfg.save_periodic and epoch >= 0:
@@ -277,31 +295,35 @@ class _Run:
             ok = div < 1e-5
             self.log(f"weights {'in sync' if ok else 'DIVERGED'} across {self.ctx.world_size} ranks "
                      f"(max divergence {div:.2e})", "info" if ok else "error")
-        self.emit("end", {"reason": reason, "epoch": self.state.epoch, "step": self.state.step,
-                          "best": self.state.best, "best_epoch": self.state.best_epoch})
+        self.emit(Ended(reason=reason, epoch=self.state.epoch, step=self.state.step, best=self.state.best,
+                        best_epoch=self.state.best_epoch))
         return FitResult(reason, self.state.epoch, self.state.step, self.state.best, self.state.best_epoch,
                          dict(self.last_metrics), self.run_dir)
 
 
-def fit(task: TrainTask, cfg: TrainConfig, sink: EventSink | None = None,
+def fit(task: TrainTask, cfg: LoopConfig, sink: EventSink | None = None,
         should_stop: Callable[[], bool] | None = None, run_dir: str | Path | None = None) -> FitResult:
-    """Train ``task`` as ``cfg`` says; resumable, DDP-aware (under torchrun), reporting to ``sink``.
+    """Train ``task`` as ``cfg`` says; resumable, DDP-aware (under torchrun), reporting typed events to ``sink``.
 
     ``run_dir`` defaults to ``cfg.output_dir``; it receives ``config.yaml``, ``checkpoints/{latest,best,
-    epoch_NNNN}.pt`` and (with the default sink) ``metrics.jsonl``. With ``cfg.eval_at_start`` the start weights
-    are evaluated first (metrics event with ``epoch`` 0) and stay ``best.pt`` unless an epoch beats them.
-    ``should_stop`` is polled after every step; a stop saves ``latest`` and returns ``reason="stopped"``.
+    epoch_NNNN}.pt`` and (without a sink) ``metrics.jsonl``. With ``cfg.eval_at_start`` the start weights are
+    evaluated first (metrics event with ``epoch`` 0) and stay ``best.pt`` unless an epoch beats them.
+    ``should_stop`` is polled after every step and inside evaluations; a stop saves ``latest`` (once training
+    has started) and returns ``reason="stopped"``.
     """
     run_dir = Path(run_dir or cfg.output_dir)
-    run = _Run(task, cfg, sink or default_sink(run_dir), should_stop or (lambda: False), run_dir)
+    run = _Run(task, cfg, sink or JsonlSink(run_dir / "metrics.jsonl"), should_stop or (lambda: False), run_dir)
     run.setup()
-    run.emit("start", {"run_dir": str(run_dir), "epochs": cfg.epochs, "steps_per_epoch": run.steps_per_epoch,
-                       "start_epoch": run.state.epoch, "start_step": run.state.step,
-                       "world_size": run.ctx.world_size, "device": str(run.ctx.device)})
-    if cfg.eval_at_start and run.state.step == 0 and run.state.best is None:
-        run.evaluate_and_save(-1)  # epoch 0: the start weights are a candidate for best.pt
-    for epoch in range(run.state.epoch, cfg.epochs):
-        if run.run_epoch(epoch):
-            return run.result("stopped")
-        run.end_epoch(epoch)
+    run.emit(Started(run_dir=str(run_dir), epochs=cfg.epochs, steps_per_epoch=run.steps_per_epoch,
+                     start_epoch=run.state.epoch, start_step=run.state.step, world_size=run.ctx.world_size,
+                     device=str(run.ctx.device)))
+    try:
+        if cfg.eval_at_start and run.state.step == 0 and run.state.best is None:
+            run.evaluate_and_save(-1)  # epoch 0: the start weights are a candidate for best.pt
+        for epoch in range(run.state.epoch, cfg.epochs):
+            if run.run_epoch(epoch):
+                return run.result("stopped")
+            run.end_epoch(epoch)
+    except StopRequested:  # inside an evaluation: what was saved before stands
+        return run.result("stopped")
     return run.result("finished")

@@ -1,4 +1,4 @@
-"""The supervised recognition task (labelled lines, CTC) and the builder that makes it from a config."""
+"""The supervised recognition task (labelled lines, CTC) and the builder that makes it from a ``rec`` job config."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from semiocr.core.data.hashing import dataset_hash
 from semiocr.core.data.labels import DICT_FILE, DatasetError, Sample, read_labelled
 from semiocr.core.losses import CTCLoss
 from semiocr.core.models.registry import build_model
-from semiocr.core.training.config import TrainConfig
+from semiocr.core.training.config import RecTrainConfig
 from semiocr.core.training.loop import seed_everything
 from semiocr.core.training.rec_data import (
     RecBatch,
@@ -36,7 +36,7 @@ class SupervisedRecTask(TaskBase):
     tiebreak_metric = "norm_edit"
 
     def __init__(self, model: nn.Module, charset: Charset, train: Sequence[Sample], val: Sequence[Sample],
-                 cfg: TrainConfig, data_hash: str | None = None, parent: str | None = None):
+                 cfg: RecTrainConfig, data_hash: str | None = None, parent: str | None = None):
         if not train:
             raise DatasetError("no usable training lines")
         self.model, self.charset, self.cfg = model, charset, cfg
@@ -72,13 +72,13 @@ class SupervisedRecTask(TaskBase):
         return StepOutput(loss=loss, batch_size=len(batch))
 
     def evaluate(self) -> dict[str, float]:
-        return self.val.evaluate(self.eval_module(), self.device)
+        return self.val.evaluate(self.eval_module(), self.device, self.should_stop)
 
     def checkpoint_meta(self) -> CheckpointMeta:
         return rec_checkpoint_meta(self.model, self.charset, "supervised", self.data_hash, self.parent)
 
 
-def dataset_charset(cfg: TrainConfig) -> Charset:
+def dataset_charset(cfg: RecTrainConfig) -> Charset:
     """The run's charset: ``cfg.dict_file`` or ``<data_dir>/dict.txt``."""
     if cfg.dict_file:
         return Charset.from_file(cfg.dict_file, use_space=cfg.use_space)
@@ -87,7 +87,7 @@ def dataset_charset(cfg: TrainConfig) -> Charset:
     return Charset.from_file(Path(cfg.data_dir) / DICT_FILE, use_space=cfg.use_space)
 
 
-def build_supervised_task(cfg: TrainConfig, log=print) -> SupervisedRecTask:
+def build_supervised_task(cfg: RecTrainConfig, log=print) -> SupervisedRecTask:
     """Read the dataset of ``cfg``, seed, build the model and the supervised task (drops unusable lines)."""
     if not cfg.data_dir:
         raise ValueError("config needs data_dir")
@@ -102,24 +102,3 @@ def build_supervised_task(cfg: TrainConfig, log=print) -> SupervisedRecTask:
     seed_everything(cfg.seed)
     model = build_model(cfg.arch, num_classes=charset.num_classes, **cfg.model_kwargs)
     return SupervisedRecTask(model, charset, train, val, cfg, data_hash=dataset_hash(root))
-
-
-def train_supervised(cfg: TrainConfig, sink=None, should_stop=None, console: bool = True):
-    """Build the supervised task from ``cfg`` and ``fit`` it (the body of ``semiocr train rec``)."""
-    from semiocr.core.training import ddp
-    from semiocr.core.training.loop import fit
-    from semiocr.core.training.sinks import default_sink
-
-    ctx = ddp.init_distributed(cfg.device)
-    run_dir = Path(cfg.output_dir)
-    if sink is None:
-        sink = default_sink(run_dir, console=console)
-    task = build_supervised_task(cfg, log=lambda m: sink("log", {"message": m, "level": "warning"})
-                                 if ctx.is_main else None)
-    try:
-        result = fit(task, cfg, sink=sink, should_stop=should_stop, run_dir=run_dir)
-    except BaseException:
-        ddp.cleanup(ctx, sync=False)
-        raise
-    ddp.cleanup(ctx)
-    return result

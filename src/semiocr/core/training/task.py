@@ -11,17 +11,22 @@ Call order in ``fit``: ``setup`` (optional, see ``OptionalTaskHooks``) → (pret
 ``after_optimizer_step`` → ``evaluate`` on rank 0 every ``eval_interval`` epochs → ``state_dict`` into
 checkpoints.
 
-The outside world reaches the loop through two arguments only: an ``EventSink`` and ``should_stop()``.
+The outside world reaches the loop through two arguments only: an ``EventSink`` and ``should_stop()``
+(``semiocr.core.events``). The loop hands ``should_stop`` to the task as ``task.should_stop`` so that long
+evaluations can poll it (``check_stop``) and end within seconds of a stop request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import nn
+
+from semiocr.core.events import never
+from semiocr.core.weights.checkpoint import CheckpointMeta
 
 
 @dataclass
@@ -87,9 +92,9 @@ class OptionalTaskHooks(Protocol):
     #: optional: metric that breaks ties of ``selection_metric`` (higher is better), e.g. "norm_edit"
     tiebreak_metric: str
 
-    def checkpoint_meta(self) -> dict[str, Any]:
-        """Fallback ``{"arch": model.arch_name}``. Self-description stored in every checkpoint: ``arch``,
-        ``charset`` (``Charset.to_dict()``), ``input`` spec, ``dataset_hash``, ``parent``, stage-specific keys."""
+    def checkpoint_meta(self) -> CheckpointMeta:
+        """Fallback ``CheckpointMeta(arch=model.arch_name)``. Self-description stored in every checkpoint:
+        ``arch``, ``charset``, ``input`` spec, ``dataset_hash``, ``parent``, stage-specific ``extra``."""
         ...
 
 
@@ -97,6 +102,7 @@ class TaskBase:
     """Convenience defaults for tasks: no hook, no extra state, evaluate ``model`` itself."""
 
     model: nn.Module
+    should_stop: Callable[[], bool] = staticmethod(never)
 
     def after_optimizer_step(self, step: int) -> None:
         return None
@@ -109,18 +115,3 @@ class TaskBase:
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         return None
-
-
-class EventSink(Protocol):
-    """Where the loop reports: console, JSONL log file, database. ``kind`` is one of
-    ``"start"``, ``"progress"``, ``"metrics"``, ``"checkpoint"``, ``"log"``, ``"end"``.
-
-    Payloads (all JSON-serialisable): start ``{run_dir, epochs, steps_per_epoch, start_epoch, start_step,
-    world_size, device}``; progress ``{epoch, step, epoch_step, steps_per_epoch, lr, loss, grad_norm,
-    <task logs>, samples_per_s, interval_images, interval_s}``; metrics ``{epoch, step, <evaluate() metrics>,
-    best, is_best}``;
-    checkpoint ``{path, type: latest|best|periodic, epoch, step}``; log ``{message, level}``;
-    end ``{reason: finished|stopped, epoch, step, best, best_epoch}``.
-    """
-
-    def __call__(self, kind: str, payload: Mapping[str, Any]) -> None: ...
