@@ -193,6 +193,7 @@ class Recipe:
         best, best_metrics = res.best_path, res.best
         for k in range(1, t.rounds + 1):
             model = self._model(t.model, best)
+            self._enter(f"pseudo_round{k}", k)
             pseudo = self._pseudo(model, f"round{k}", t.pseudo, k, str(best))
             res = self._stage(self._teacher_task(model, pseudo, k, t.round_optim.batch_size, str(best)),
                               f"large/round{k}", t.round_optim, t.model, start_metrics=best_metrics)
