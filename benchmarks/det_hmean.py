@@ -45,7 +45,7 @@ def main() -> None:
     post = DBPostprocessConfig(**{k: float(v) for k, v in (s.split("=", 1) for s in args.post)})
     det = TextDetector(model, meta, post=post)
     t0 = time.perf_counter()
-    rep = evaluate_detection(lambda img: det(img).boxes, samples, out_dir=args.out, progress=False)
+    rep = evaluate_detection(lambda img: det(img).boxes, samples, out_dir=args.out)
     print(json.dumps({"det": args.det, "data": Path(args.data).name, "split": args.split, "post": vars(post),
                       "limit": [meta.get("limit_side_len"), meta.get("limit_type")],
                       **{k: round(v, 4) if isinstance(v, float) else v for k, v in rep["summary"].items()},

@@ -93,3 +93,20 @@ class ConsoleSink:
         if postfix:
             self._bar.set_postfix(refresh=False, **postfix)
         self._bar.refresh()
+
+
+class ProgressBar:
+    """A ``progress(done, total)`` callback drawing one tqdm bar on stderr (for core functions that report
+    progress through a callback, e.g. detection evaluation and dataset checks)."""
+
+    def __init__(self, desc: str, unit: str = "img"):
+        self.desc, self.unit = desc, unit
+        self._bar: tqdm | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            self._bar = tqdm(total=total, desc=self.desc, unit=self.unit, leave=False, disable=None)
+        self._bar.n = done
+        self._bar.refresh()
+        if done >= total:
+            self._bar.close()

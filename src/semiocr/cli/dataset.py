@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from semiocr.cli.console import ProgressBar
 from semiocr.core.data.gendict import generate_dict
 from semiocr.core.data.importers import ImportResult, import_det_labels, import_ppocrlabel_rec
 from semiocr.core.data.labels import DatasetError
@@ -48,7 +49,8 @@ def check(directory: Path = typer.Argument(..., help="Dataset directory (MSTextR
     """Validate a dataset: every problem with file and line; exit code 1 when there are errors."""
     report = validate_dataset(directory, CheckOptions(use_space=space, max_text_length=max_text_length,
                                                       check_images=images, recognition=not det_only,
-                                                      min_train_lines_per_char=rare_below))
+                                                      min_train_lines_per_char=rare_below),
+                              progress=ProgressBar("images"))
     print_report(report, show)
     if json_path is not None:
         console.print(f"JSON report: {report.write_json(json_path)}", markup=False)

@@ -147,7 +147,7 @@ def step_ocr(ctx: DemoContext) -> str:
         results.append(pipeline(img))
         return results[-1]
 
-    report = evaluate_e2e(read_page, pages, out_dir=out / "e2e_report", progress=False)
+    report = evaluate_e2e(read_page, pages, out_dir=out / "e2e_report")
     pictures = []
     for page, result in zip(pages, results, strict=True):
         stem = Path(page.path).stem

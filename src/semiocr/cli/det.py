@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from semiocr.cli.console import ProgressBar
 from semiocr.cli.options import WEIGHTS_HELP
 
 
@@ -29,10 +30,11 @@ def eval_det(
     try:
         samples = read_det_labels(data, split)
         if e2e_rec:
-            rep = evaluate_e2e(build_pipeline(weights, e2e_rec, device=device), samples, out_dir=out)
+            rep = evaluate_e2e(build_pipeline(weights, e2e_rec, device=device), samples, out_dir=out,
+                               progress=ProgressBar("eval ocr"))
         else:
             det = TextDetector.from_weights(weights, device=device)
-            rep = evaluate_detection(lambda img: det(img).boxes, samples, out_dir=out)
+            rep = evaluate_detection(lambda img: det(img).boxes, samples, out_dir=out, progress=ProgressBar("eval det"))
     except (DatasetError, CheckpointError, ValueError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None

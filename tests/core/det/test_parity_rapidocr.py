@@ -102,7 +102,7 @@ def test_end_to_end_metric_on_generated_pages(both: tuple[OcrPipeline, RapidOCR]
         cv2.imwrite(str(tmp_path / f"{seed}.png"), img)
         pages.append(_Page(tmp_path / f"{seed}.png", [np.array(p, np.float32) for _, p in truth],
                            [t for t, _ in truth], [False] * len(truth)))
-    rep = evaluate_e2e(both[0], pages, out_dir=tmp_path / "report", progress=False)
+    rep = evaluate_e2e(both[0], pages, out_dir=tmp_path / "report")
     s = rep["summary"]
     assert s["hmean"] == 1.0 and s["n_gt"] >= 8
     assert s["e2e_exact"] >= 0.8

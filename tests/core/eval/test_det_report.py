@@ -46,7 +46,7 @@ def test_report_counts_misses_and_writes_files(tmp_path: Path) -> None:
     samples = _dataset(tmp_path)
     det = TextDetector(DarkInkDetector(), post=DBPostprocessConfig(unclip_ratio=0.2))
     out = tmp_path / "report"
-    rep = evaluate_detection(lambda img: det(img).boxes, samples, out_dir=out, progress=False)
+    rep = evaluate_detection(lambda img: det(img).boxes, samples, out_dir=out)
     s = rep["summary"]
     assert (s["n_gt"], s["n_det"], s["n_match"], s["n_images"]) == (7, 6, 6, 3)
     assert s["precision"] == 1.0 and s["recall"] == pytest.approx(6 / 7)

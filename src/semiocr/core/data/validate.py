@@ -14,10 +14,9 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from tqdm import tqdm
 
 from semiocr.core.data.detection import check_det_labels
 from semiocr.core.data.images import DEFAULT_MAX_PIXELS, ImageError, decode_image_info
@@ -257,7 +256,7 @@ def _check_one_image(root: Path, path: Path, where: str, opt: CheckOptions, rep:
 
 
 def _check_images(root: Path, parsed: _Parsed, det_lines: dict[Path, str], opt: CheckOptions,
-                  rep: DatasetReport) -> dict[Path, _ImageResult]:
+                  rep: DatasetReport, progress: Callable[[int, int], None] | None) -> dict[Path, _ImageResult]:
     todo: dict[Path, str] = {}
     for lines in parsed.splits.values():
         for ln in lines:
@@ -265,8 +264,11 @@ def _check_images(root: Path, parsed: _Parsed, det_lines: dict[Path, str], opt: 
     for p, where in det_lines.items():
         todo.setdefault(p, where)
     notes: dict[str, list[str]] = defaultdict(list)
-    results = {p: _check_one_image(root, p, where, opt, rep, notes)
-               for p, where in tqdm(todo.items(), desc="images", unit="img", disable=None, leave=False)}
+    results = {}
+    for i, (p, where) in enumerate(todo.items(), start=1):
+        results[p] = _check_one_image(root, p, where, opt, rep, notes)
+        if progress is not None:
+            progress(i, len(todo))
     for note, wheres in sorted(notes.items()):
         rep.warn(f"image_{note.replace('-', '_')}", wheres[0], f"{len(wheres)} images are {note} (converted to "
                  f"3-channel 8-bit BGR on load), e.g. " + ", ".join(w.rsplit("/", 1)[-1] for w in wheres[:3]))
@@ -317,8 +319,10 @@ def _det_labels(root: Path, opt: CheckOptions, rep: DatasetReport) -> list:
     return out
 
 
-def validate_dataset(root: str | Path, options: CheckOptions | None = None) -> DatasetReport:
-    """Validate dataset directory ``root``; never raises on bad content, returns a ``DatasetReport``."""
+def validate_dataset(root: str | Path, options: CheckOptions | None = None,
+                     progress: Callable[[int, int], None] | None = None) -> DatasetReport:
+    """Validate dataset directory ``root``; never raises on bad content, returns a ``DatasetReport``.
+    ``progress(done, total)`` is called after each image is decoded."""
     opt = options or CheckOptions()
     root = Path(root)
     rep = DatasetReport(str(root), settings={k: v for k, v in vars(opt).items() if k != "det_files"})
@@ -334,7 +338,7 @@ def validate_dataset(root: str | Path, options: CheckOptions | None = None) -> D
     _check_rare_chars(parsed, opt, rep)
     dets = _det_labels(root, opt, rep)
     det_paths = {s.path: s.source for _, res in dets for s in res.samples}
-    images = _check_images(root, parsed, det_paths, opt, rep)
+    images = _check_images(root, parsed, det_paths, opt, rep, progress)
     _check_frames(parsed, images, opt, rep)
     _check_content_overlap(parsed, images, rep)
     _finish_det(root, dets, images, rep)

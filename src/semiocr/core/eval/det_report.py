@@ -15,7 +15,6 @@ from typing import Any, Protocol
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
 from semiocr.core.data.images import read_image
 from semiocr.core.eval.detection import ImageDetResult, aggregate, draw_errors, evaluate_image
@@ -26,6 +25,9 @@ class DetSampleLike(Protocol):
     polygons: list[np.ndarray]
     texts: list[str]
     ignore: list[bool]
+
+
+Progress = Callable[[int, int], None]  # (done, total)
 
 
 def _image_record(sample: DetSampleLike, res: ImageDetResult, extra: dict[str, Any]) -> dict[str, Any]:
@@ -58,29 +60,33 @@ class _Writer:
 
 def evaluate_detection(detect: Callable[[np.ndarray], np.ndarray], samples: Sequence[DetSampleLike],
                        out_dir: str | Path | None = None, max_pictures: int = 100,
-                       progress: bool = True) -> dict[str, Any]:
+                       progress: Progress | None = None) -> dict[str, Any]:
     """``detect(image) -> polygons`` over ``samples``: ``{"summary": {precision, recall, hmean, counts},
-    "per_image": [...]}``; with ``out_dir``, also ``summary.json``, ``per_image.jsonl`` and ``errors/*.jpg``."""
+    "per_image": [...]}``; with ``out_dir``, also ``summary.json``, ``per_image.jsonl`` and ``errors/*.jpg``.
+    ``progress(done, total)`` is called after each image."""
     writer = _Writer(out_dir, max_pictures)
     results, per_image = [], []
-    for sample in tqdm(samples, desc="eval det", disable=not progress):
+    for i, sample in enumerate(samples, start=1):
         img = read_image(sample.path)
         polys = [np.asarray(p, np.float32) for p in detect(img)]
         res = evaluate_image(sample.polygons, sample.ignore, polys)
         results.append(res)
         per_image.append(_image_record(sample, res, {}))
         writer.picture(img, sample, polys, res)
+        if progress is not None:
+            progress(i, len(samples))
     summary = aggregate(results)
     writer.finish(summary, per_image)
     return {"summary": summary, "per_image": per_image}
 
 
 def evaluate_e2e(pipeline: Callable[[np.ndarray], Any], samples: Sequence[DetSampleLike],
-                 out_dir: str | Path | None = None, max_pictures: int = 100, progress: bool = True) -> dict[str, Any]:
+                 out_dir: str | Path | None = None, max_pictures: int = 100,
+                 progress: Progress | None = None) -> dict[str, Any]:
     """Full pipeline over a page dataset: detection metrics of the read lines plus ``e2e_exact`` (see module)."""
     writer = _Writer(out_dir, max_pictures)
     results, per_image, n_exact = [], [], 0
-    for sample in tqdm(samples, desc="eval ocr", disable=not progress):
+    for i, sample in enumerate(samples, start=1):
         img = read_image(sample.path)
         lines = pipeline(img).lines
         polys = [np.asarray(line.polygon, np.float32) for line in lines]
@@ -90,6 +96,8 @@ def evaluate_e2e(pipeline: Callable[[np.ndarray], Any], samples: Sequence[DetSam
         results.append(res)
         per_image.append(_image_record(sample, res, {"n_exact": len(exact), "texts": [ln.text for ln in lines]}))
         writer.picture(img, sample, polys, res)
+        if progress is not None:
+            progress(i, len(samples))
     summary = aggregate(results)
     summary["e2e_exact"] = n_exact / summary["n_gt"] if summary["n_gt"] else 1.0
     summary["n_exact"] = n_exact

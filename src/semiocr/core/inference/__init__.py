@@ -1,1 +1,2 @@
-"""Inference: the one recognition path (``Recognizer``) used by evaluation, pseudo-labelling and the service."""
+"""Inference with PyTorch: the one recognition path (``Recognizer``), the DB detector (``TextDetector``) and OCR
+pipelines built from weight names. Used by evaluation, pseudo-labelling and the CLI; never imports training."""
