@@ -1,0 +1,77 @@
+"""The executor contract every executor implements (and one contract test suite checks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+Status = Literal["running", "succeeded", "stopped", "failed"]
+
+#: exit codes of ``semiocr train job`` (``semiocr.cli.train``)
+EXIT_SUCCEEDED, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 2, 3
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What an executor needs to run one attempt of a run."""
+
+    run_id: int
+    attempt: int
+    config_path: Path  # the frozen job config of this attempt (YAML)
+    events_path: Path  # where the job writes its events (JSONL)
+    log_path: Path  # console output of the attempt
+    gpus: int = 0
+    overrides: tuple[str, ...] = ()
+
+    def command(self, python: str) -> list[str]:
+        """The entry command: the same ``semiocr train job`` for every executor (torchrun for several GPUs)."""
+        args = ["-m", "semiocr.cli.main", "train", "job", "-c", str(self.config_path), "--events",
+                str(self.events_path)]
+        for o in self.overrides:
+            args += ["-o", o]
+        if self.gpus > 1:
+            return [python, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={self.gpus}", *args]
+        return [python, *args]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status
+    reason: str | None = None
+
+
+class Executor(Protocol):
+    """Starts, watches and stops attempts; ``handle`` is what the run row stores (pid, submission id)."""
+
+    name: str
+
+    def start(self, attempt: Attempt) -> str: ...
+
+    def poll(self, handle: str, attempt: Attempt) -> Outcome: ...
+
+    def stop(self, handle: str, grace_s: float) -> None: ...
+
+    def capacity_gpus(self) -> int | None:
+        """GPUs free for new attempts (None: no limit, e.g. CPU-only runs on a local worker)."""
+        ...
+
+
+def outcome_of_exit(code: int, log_path: Path) -> Outcome:
+    """Map the job's exit code to a run outcome (the log's tail explains failures)."""
+    if code == EXIT_SUCCEEDED:
+        return Outcome("succeeded")
+    if code == EXIT_STOPPED:
+        return Outcome("stopped", "stopped on request; resume continues from the last checkpoint")
+    tail = _tail(log_path)
+    if code < 0:
+        return Outcome("failed", f"killed by signal {-code}{tail}")
+    what = "bad input" if code == EXIT_BAD_INPUT else f"exit code {code}"
+    return Outcome("failed", f"{what}{tail}")
+
+
+def _tail(path: Path, lines: int = 5) -> str:
+    if not path.is_file():
+        return ""
+    text = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-lines:]
+    return (": " + " | ".join(t.strip() for t in text))[:2000] if text else ""

@@ -1,0 +1,89 @@
+"""The local executor: each attempt is a subprocess of the worker in its own process group (crash isolation,
+GPU memory freed when it ends). Stop = SIGTERM to the group (the job saves a checkpoint and exits with code 3),
+then SIGKILL after the grace period; when the job ends, whatever is left of its process tree is killed."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+from semiocr.platform.executors.base import Attempt, Outcome, outcome_of_exit
+
+
+@dataclass
+class _Proc:
+    popen: subprocess.Popen
+    kill_at: float | None = None
+
+
+class LocalExecutor:
+    """Runs attempts as local processes; ``gpus`` is how many GPUs this worker may hand out (0: CPU only)."""
+
+    name = "local"
+
+    def __init__(self, gpus: int = 0, python: str | None = None, env: dict[str, str] | None = None):
+        self.gpus, self.python, self.env = gpus, python or sys.executable, env
+        self._procs: dict[str, _Proc] = {}
+        self._gpu_use: dict[str, int] = {}
+
+    def capacity_gpus(self) -> int:
+        return self.gpus - sum(self._gpu_use.values())
+
+    def start(self, attempt: Attempt) -> str:
+        attempt.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with attempt.log_path.open("ab") as log:
+            popen = subprocess.Popen(attempt.command(self.python), stdout=log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True,
+                                     env={**os.environ, **(self.env or {}), "PYTHONUNBUFFERED": "1"})
+        handle = str(popen.pid)
+        self._procs[handle] = _Proc(popen)
+        self._gpu_use[handle] = attempt.gpus
+        return handle
+
+    def poll(self, handle: str, attempt: Attempt) -> Outcome:
+        proc = self._procs.get(handle)
+        if proc is None:
+            if pid_alive(int(handle)):
+                kill_group(int(handle), signal.SIGKILL)
+            return Outcome("failed", f"the worker lost its process {handle} (worker restarted?)")
+        code = proc.popen.poll()
+        if code is None:
+            if proc.kill_at is not None and time.monotonic() >= proc.kill_at:
+                kill_group(proc.popen.pid, signal.SIGKILL)
+            return Outcome("running")
+        kill_group(proc.popen.pid, signal.SIGKILL)  # no orphans: DataLoader workers, torchrun children
+        del self._procs[handle]
+        self._gpu_use.pop(handle, None)
+        out = outcome_of_exit(code, attempt.log_path)
+        if proc.kill_at is not None and out.status == "failed" and code == -signal.SIGKILL:
+            return Outcome("stopped", "did not stop within the grace period: killed (resume from the last "
+                                      "checkpoint it saved)")
+        return out
+
+    def stop(self, handle: str, grace_s: float) -> None:
+        proc = self._procs.get(handle)
+        if proc is None or proc.kill_at is not None:
+            return
+        kill_group(proc.popen.pid, signal.SIGTERM)
+        proc.kill_at = time.monotonic() + grace_s
+
+
+def kill_group(pid: int, sig: int) -> None:
+    """Send ``sig`` to the process group led by ``pid`` (gone already: nothing to do)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
