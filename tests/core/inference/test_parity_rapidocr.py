@@ -16,7 +16,6 @@ import cv2
 import matplotlib
 import numpy as np
 import pytest
-import torch
 from PIL import Image, ImageDraw, ImageFont
 from rapidocr_onnxruntime import RapidOCR
 
@@ -52,9 +51,11 @@ def generated_page(seed: int, size: tuple[int, int] = (520, 700)) -> tuple[np.nd
     return np.clip(arr, 0, 255).astype(np.uint8), truth
 
 
+pytestmark = pytest.mark.usefixtures("single_thread")
+
+
 @pytest.fixture(scope="module")
 def both() -> tuple[OcrPipeline, RapidOCR]:
-    torch.set_num_threads(1)
     ours = build_pipeline("PP-OCRv4-mobile-det", "PP-OCRv4-mobile-rec")
     return ours, RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
 
