@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from semiocr.core.data.labels import DatasetError, read_text_lines, resolve_inside
+from semiocr.runtime.geometry import polygon_area_perimeter
 
 IGNORE_TEXT = "###"
 
@@ -104,12 +105,6 @@ def read_det_labels(root: str | Path, name: str) -> list[DetSample]:
     return out
 
 
-def polygon_area(poly: np.ndarray) -> float:
-    """Absolute shoelace area of a ``(K,2)`` polygon."""
-    x, y = poly[:, 0].astype(np.float64), poly[:, 1].astype(np.float64)
-    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2.0)
-
-
 def check_det_labels(root: str | Path, name: str, image_size: dict[Path, tuple[int, int]] | None = None) -> DetCheck:
     """Collect every problem of a detection label file (errors block, warnings do not).
 
@@ -148,7 +143,7 @@ def check_det_labels(root: str | Path, name: str, image_size: dict[Path, tuple[i
 def _check_regions(s: DetSample, res: DetCheck, size: tuple[int, int] | None) -> None:
     """Warnings for degenerate polygons, empty transcriptions and points outside the image."""
     for k, (poly, text) in enumerate(zip(s.polygons, s.texts, strict=True), start=1):
-        if polygon_area(poly) < 1.0:
+        if polygon_area_perimeter(poly)[0] < 1.0:
             res.warnings.append((s.source, f"region {k}: polygon has (near) zero area"))
         if text == "":
             res.warnings.append((s.source, f"region {k}: empty transcription (use '###' for don't-care)"))
