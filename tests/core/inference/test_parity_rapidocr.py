@@ -9,7 +9,6 @@ hence ``BOX_TOL = 2`` pixels. Text and line count must be identical.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -18,6 +17,7 @@ import pytest
 from rapidocr_onnxruntime import RapidOCR
 from text_pages import generated_page
 
+from semiocr.core.data.detection import DetSample
 from semiocr.core.eval.det_report import evaluate_e2e
 from semiocr.core.inference.pipeline import build_pipeline
 from semiocr.runtime.pipeline import OcrPipeline
@@ -60,22 +60,14 @@ def test_letterboxed_strip_matches_rapidocr(both: tuple[OcrPipeline, RapidOCR]) 
     assert diff.max() <= BOX_TOL
 
 
-@dataclass
-class _Page:
-    path: Path
-    polygons: list[np.ndarray]
-    texts: list[str]
-    ignore: list[bool]
-
-
 def test_end_to_end_metric_on_generated_pages(both: tuple[OcrPipeline, RapidOCR], tmp_path: Path) -> None:
     """Printed pages: every line is found (Hmean 1) and nearly every line is read exactly."""
     pages = []
     for seed in (2, 3):
         img, truth = generated_page(seed)
         cv2.imwrite(str(tmp_path / f"{seed}.png"), img)
-        pages.append(_Page(tmp_path / f"{seed}.png", [np.array(p, np.float32) for _, p in truth],
-                           [t for t, _ in truth], [False] * len(truth)))
+        pages.append(DetSample(tmp_path / f"{seed}.png", [np.array(p, np.float32) for _, p in truth],
+                               [t for t, _ in truth], [False] * len(truth), f"generated page {seed}"))
     rep = evaluate_e2e(both[0], pages, out_dir=tmp_path / "report", progress=False)
     s = rep["summary"]
     assert s["hmean"] == 1.0 and s["n_gt"] >= 8

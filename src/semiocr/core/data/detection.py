@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -17,6 +18,17 @@ from semiocr.core.data.labels import DatasetError, read_text_lines, resolve_insi
 from semiocr.runtime.geometry import polygon_area_perimeter
 
 IGNORE_TEXT = "###"
+
+
+class DetSampleLike(Protocol):
+    """What detection training and evaluation read of a page (``DetSample`` has it): the image, one ``(K, 2)``
+    polygon per region with its text and ignore flag, and where the sample comes from (for messages)."""
+
+    path: Path
+    polygons: list[np.ndarray]
+    texts: list[str]
+    ignore: list[bool]
+    source: str
 
 
 @dataclass(frozen=True)
