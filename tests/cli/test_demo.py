@@ -1,4 +1,6 @@
 import json
+import re
+import time
 from pathlib import Path
 
 import pytest
@@ -16,8 +18,7 @@ from semiocr.platform.datasets import DatasetStore
 TINY = SynthConfig(n_train=4, n_val=2, n_test=1, n_unlabeled=3, pages_train=1, pages_val=1)
 
 
-def test_demo_generates_validates_registers(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("SEMIOCR_HOME", str(tmp_path / "home"))
+def test_demo_generates_validates_registers(tmp_path, fresh_home, capsys):
     ctx = run_demo(tmp_path / "out", steps=STEPS[:3], synth=TINY)
     assert [name for name, _ in STEPS] == ["generate", "validate", "register", "train lmssl (joint)",
                                            "evaluate small", "full-page ocr", "summary"]
@@ -30,13 +31,13 @@ def test_demo_generates_validates_registers(tmp_path, monkeypatch, capsys):
     assert "already registered as demo:v1" in capsys.readouterr().out and len(DatasetStore().list()) == 1
 
 
-def test_steps_run_in_order_with_shared_context(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("SEMIOCR_HOME", str(tmp_path / "home"))
+def test_steps_run_in_order_with_shared_context(tmp_path, fresh_home, capsys):
     seen = []
 
     def first(ctx: DemoContext) -> str:
         ctx.results["thing"] = ctx.out / "thing.txt"
         seen.append("first")
+        time.sleep(0.2)
         return "made a thing"
 
     def second(ctx: DemoContext) -> str:
@@ -45,15 +46,16 @@ def test_steps_run_in_order_with_shared_context(tmp_path, monkeypatch, capsys):
 
     ctx = run_demo(tmp_path / "o", steps=[("one", first), ("two", second)], synth=TINY)
     out = capsys.readouterr().out.splitlines()
-    assert seen == ["first", "second saw thing.txt"] and ctx.results["wall_s"] >= 0
+    assert seen == ["first", "second saw thing.txt"]
     assert out[0].startswith("[1/2] one (") and out[0].endswith("s): made a thing")
+    step_s = float(re.search(r"\((\d+\.\d)s\)", out[0]).group(1))  # the step's time, to 0.1 s
+    assert step_s >= 0.2 and 0.2 <= ctx.results["wall_s"] < step_s + 5  # the whole demo's time holds the step's
     assert out[1].startswith("[2/2] two (") and out[1].endswith("s): used it")
     with pytest.raises(RuntimeError, match="no 'small_best' yet"):
         ctx.path("small_best")
 
 
-def test_an_error_stops_the_demo(tmp_path, monkeypatch):
-    monkeypatch.setenv("SEMIOCR_HOME", str(tmp_path / "home"))
+def test_an_error_stops_the_demo(tmp_path, fresh_home):
     ran = []
 
     def boom(ctx: DemoContext) -> str:
@@ -124,9 +126,8 @@ def test_demo_sink_prints_stages_pseudo_counts_and_metrics_but_not_checkpoints(c
 
 
 @pytest.mark.slow
-def test_quick_demo_end_to_end(tmp_path, monkeypatch):
+def test_quick_demo_end_to_end(tmp_path, fresh_home):
     """The whole demo with the QUICK preset (about a minute on a 2-core CPU)."""
-    monkeypatch.setenv("SEMIOCR_HOME", str(tmp_path / "home"))
     result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "demo"), "--quick"])
     assert result.exit_code == 0, result.output
     out = tmp_path / "demo"
@@ -147,8 +148,7 @@ def test_quick_demo_end_to_end(tmp_path, monkeypatch):
     assert "[7/7] summary" in result.output and "done in" in result.output
 
 
-def test_an_output_folder_of_another_preset_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setenv("SEMIOCR_HOME", str(tmp_path / "home"))
+def test_an_output_folder_of_another_preset_is_refused(tmp_path, fresh_home):
     run_demo(tmp_path / "o", steps=[("noop", lambda ctx: "ok")], synth=TINY)
     run_demo(tmp_path / "o", steps=[("noop", lambda ctx: "ok")], synth=TINY)  # same settings: fine
     with pytest.raises(RuntimeError, match="holds a demo made with other settings"):

@@ -17,6 +17,8 @@ import cv2
 import numpy as np
 import pyclipper
 
+from semiocr.runtime.geometry import polygon_area_perimeter
+
 
 @dataclass(frozen=True)
 class DBPostprocessConfig:
@@ -59,9 +61,7 @@ def _masked_mean(prob: np.ndarray, poly: np.ndarray) -> float:
 
 def unclip(box: np.ndarray, ratio: float) -> np.ndarray:
     """Expand a polygon by ``area * ratio / perimeter`` (rounded joins); returns ``[P, 2]`` (may be empty)."""
-    poly = np.asarray(box, dtype=np.float64)
-    area = 0.5 * abs(np.dot(poly[:, 0], np.roll(poly[:, 1], 1)) - np.dot(poly[:, 1], np.roll(poly[:, 0], 1)))
-    length = float(np.linalg.norm(poly - np.roll(poly, 1, axis=0), axis=1).sum())
+    area, length = polygon_area_perimeter(box)
     if length == 0:
         return np.zeros((0, 2), dtype=np.float32)
     offset = pyclipper.PyclipperOffset()

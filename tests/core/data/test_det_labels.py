@@ -3,8 +3,9 @@ import json
 import numpy as np
 import pytest
 
-from semiocr.core.data.detection import check_det_labels, polygon_area, read_det_labels
+from semiocr.core.data.detection import check_det_labels, read_det_labels
 from semiocr.core.data.labels import DatasetError
+from semiocr.runtime.geometry import polygon_area_perimeter
 
 
 def _line(path, regions):
@@ -22,7 +23,7 @@ def test_reads_polygons_texts_and_ignore(tmp_path):
     assert s.ignore == [False, True, True]
     assert s.polygons[0].shape == (4, 2) and s.polygons[0].dtype == np.float32
     assert s.polygons[1].shape == (3, 2)
-    assert polygon_area(s.polygons[0]) == pytest.approx(50.0)
+    assert polygon_area_perimeter(s.polygons[0]) == pytest.approx((50.0, 30.0))
     assert s.source.endswith("Label.txt:1")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -11,24 +10,17 @@ import numpy as np
 import pytest
 from det_tiny_models import DarkInkDetector
 
+from semiocr.core.data.detection import DetSample
 from semiocr.core.eval.det_report import evaluate_detection
 from semiocr.core.inference.detector import TextDetector
 from semiocr.runtime.det_postprocess import DBPostprocessConfig
-
-
-@dataclass
-class _Sample:
-    path: Path
-    polygons: list[np.ndarray]
-    texts: list[str]
-    ignore: list[bool]
 
 
 def _rect(x: float, y: float, w: float, h: float) -> np.ndarray:
     return np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float32)
 
 
-def _dataset(tmp_path: Path) -> list[_Sample]:
+def _dataset(tmp_path: Path) -> list[DetSample]:
     samples = []
     for k in range(3):
         img = np.full((240, 320, 3), 255, np.uint8)
@@ -38,7 +30,7 @@ def _dataset(tmp_path: Path) -> list[_Sample]:
         gts = [_rect(30, 40, 200, 30), _rect(60, 150, 200, 30)]
         if k == 2:  # a ground-truth line with no ink: a miss
             gts.append(_rect(100, 100, 150, 20))
-        samples.append(_Sample(tmp_path / f"p{k}.png", gts, ["a"] * len(gts), [False] * len(gts)))
+        samples.append(DetSample(tmp_path / f"p{k}.png", gts, ["a"] * len(gts), [False] * len(gts), f"page {k}"))
     return samples
 
 

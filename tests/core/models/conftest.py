@@ -43,12 +43,10 @@ def render_page(lines: list[str], width: int = 480, size: int = 28) -> tuple[np.
 
 
 @pytest.fixture(scope="session")
-def weights_cache(tmp_path_factory) -> Path:
-    """A per-session ``$SEMIOCR_HOME/weights`` cache, so tests convert the ONNX files themselves and never reuse
-    a user's cache (set ``SEMIOCR_HOME`` to its parent for code that uses the default cache)."""
-    path = tmp_path_factory.mktemp("semiocr_home") / "weights"
-    path.mkdir()
-    return path
+def weights_cache(preset_cache: Path) -> Path:
+    """The session's converted presets (``tests/conftest.py``): the ``weights/`` of every test's ``SEMIOCR_HOME``,
+    never the user's cache."""
+    return preset_cache
 
 
 @pytest.fixture(scope="session")

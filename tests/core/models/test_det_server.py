@@ -23,8 +23,7 @@ def test_both_presets_are_registered() -> None:
     assert {"PP-OCRv4-server-det", "PP-OCRv4-server-det-tiny"} <= set(list_models())
 
 
-def test_full_hgnet_det_backbone_strides_and_channels() -> None:
-    torch.set_num_threads(1)
+def test_full_hgnet_det_backbone_strides_and_channels(single_thread: None) -> None:
     net = pphgnet_small_det().eval()
     assert net.out_channels == [256, 512, 768, 1024]
     with torch.no_grad():
@@ -32,8 +31,7 @@ def test_full_hgnet_det_backbone_strides_and_channels() -> None:
     assert [tuple(f.shape) for f in feats] == [(1, 256, 16, 24), (1, 512, 8, 12), (1, 768, 4, 6), (1, 1024, 2, 3)]
 
 
-def test_full_server_det_size_and_eval_output() -> None:
-    torch.set_num_threads(1)
+def test_full_server_det_size_and_eval_output(single_thread: None) -> None:
     model = build_model("PP-OCRv4-server-det").eval()
     n = sum(p.numel() for p in model.parameters())
     assert 20e6 < n < 35e6, n  # PaddleOCR's server det inference model is ~ 28M parameters
@@ -67,8 +65,7 @@ def test_lkpan_fuses_four_levels_at_stride_4_and_validates() -> None:
         LKPAN([4, 6, 8, 10], 18)
 
 
-def test_train_outputs_feed_db_loss_and_gradients_reach_the_backbone() -> None:
-    torch.set_num_threads(1)
+def test_train_outputs_feed_db_loss_and_gradients_reach_the_backbone(single_thread: None) -> None:
     t = make_db_targets((64, 64), [np.array([[8, 20], [56, 20], [56, 36], [8, 36]], np.float32)], [False])
     targets = DBBatchTargets(*(torch.from_numpy(m)[None] for m in (t.shrink_map, t.shrink_mask, t.thresh_map,
                                                                    t.thresh_mask)))
@@ -80,8 +77,7 @@ def test_train_outputs_feed_db_loss_and_gradients_reach_the_backbone() -> None:
     assert model.head.thresh.conv.weight.grad.abs().sum() > 0
 
 
-def test_tiny_server_det_training_reduces_the_db_loss(tmp_path: Path) -> None:
-    torch.set_num_threads(1)
+def test_tiny_server_det_training_reduces_the_db_loss(tmp_path: Path, single_thread: None) -> None:
     root, out = tmp_path / "data", tmp_path / "run"
     make_det_dataset(root, n_train=4, n_val=1)
     cfg = DetTrainConfig(arch="PP-OCRv4-server-det-tiny", pretrained=None, data_dir=str(root), output_dir=str(out),

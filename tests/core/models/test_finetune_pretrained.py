@@ -34,8 +34,7 @@ def _acc(model, charset, images, texts) -> float:
     return sum(p == t for p, t in zip(preds, texts, strict=True)) / len(texts)
 
 
-def test_digits_only_dict_starts_from_pretrained_digit_rows(digit_lines, weights_cache, monkeypatch):
-    monkeypatch.setenv("SEMIOCR_HOME", str(weights_cache.parent))
+def test_digits_only_dict_starts_from_pretrained_digit_rows(digit_lines):
     _, images, texts = digit_lines
     original, default, _ = load_preset("PP-OCRv4-mobile-rec")
     acc_original = _acc(original, default, images, texts)
@@ -53,8 +52,7 @@ def test_digits_only_dict_starts_from_pretrained_digit_rows(digit_lines, weights
 
 @pytest.mark.slow
 @pytest.mark.parametrize("dict_kind", ["default", "digits"])
-def test_engine_finetunes_from_the_preset(digit_lines, tmp_path, weights_cache, monkeypatch, dict_kind):
-    monkeypatch.setenv("SEMIOCR_HOME", str(weights_cache.parent))
+def test_engine_finetunes_from_the_preset(digit_lines, tmp_path, dict_kind):
     root, _, _ = digit_lines
     extra = {"dict_file": str(resource_path(PPOCR_DEFAULT_DICT)), "use_space": True} if dict_kind == "default" \
         else {"use_space": False}

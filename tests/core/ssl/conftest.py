@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -10,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from semiocr.core.models.registry import _BUILDERS, register_model
+from semiocr.core.models.registry import registered_models
 
 
 class _Head(nn.Module):
@@ -40,13 +41,19 @@ class TinyCRNN(nn.Module):
         return self.head(f.transpose(1, 2))
 
 
-def _register() -> None:
-    if "ssl-test-small" not in _BUILDERS:
-        register_model("ssl-test-small")(lambda num_classes, **kw: TinyCRNN(num_classes, width=12, **kw))
-        register_model("ssl-test-large")(lambda num_classes, **kw: TinyCRNN(num_classes, width=24, **kw))
+def _small(num_classes: int, **kw) -> TinyCRNN:
+    return TinyCRNN(num_classes, width=12, **kw)
 
 
-_register()
+def _large(num_classes: int, **kw) -> TinyCRNN:
+    return TinyCRNN(num_classes, width=24, **kw)
+
+
+@pytest.fixture(autouse=True)
+def ssl_test_models() -> Iterator[None]:
+    """``ssl-test-small`` / ``ssl-test-large`` in the model registry during each test here, removed after it."""
+    with registered_models({"ssl-test-small": _small, "ssl-test-large": _large}):
+        yield
 
 
 def render_digits(text: str, rng: np.random.Generator) -> np.ndarray:

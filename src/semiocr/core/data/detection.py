@@ -10,12 +10,25 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from semiocr.core.data.labels import DatasetError, read_text_lines, resolve_inside
+from semiocr.runtime.geometry import polygon_area_perimeter
 
 IGNORE_TEXT = "###"
+
+
+class DetSampleLike(Protocol):
+    """What detection training and evaluation read of a page (``DetSample`` has it): the image, one ``(K, 2)``
+    polygon per region with its text and ignore flag, and where the sample comes from (for messages)."""
+
+    path: Path
+    polygons: list[np.ndarray]
+    texts: list[str]
+    ignore: list[bool]
+    source: str
 
 
 @dataclass(frozen=True)
@@ -104,12 +117,6 @@ def read_det_labels(root: str | Path, name: str) -> list[DetSample]:
     return out
 
 
-def polygon_area(poly: np.ndarray) -> float:
-    """Absolute shoelace area of a ``(K,2)`` polygon."""
-    x, y = poly[:, 0].astype(np.float64), poly[:, 1].astype(np.float64)
-    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2.0)
-
-
 def check_det_labels(root: str | Path, name: str, image_size: dict[Path, tuple[int, int]] | None = None) -> DetCheck:
     """Collect every problem of a detection label file (errors block, warnings do not).
 
@@ -148,7 +155,7 @@ def check_det_labels(root: str | Path, name: str, image_size: dict[Path, tuple[i
 def _check_regions(s: DetSample, res: DetCheck, size: tuple[int, int] | None) -> None:
     """Warnings for degenerate polygons, empty transcriptions and points outside the image."""
     for k, (poly, text) in enumerate(zip(s.polygons, s.texts, strict=True), start=1):
-        if polygon_area(poly) < 1.0:
+        if polygon_area_perimeter(poly)[0] < 1.0:
             res.warnings.append((s.source, f"region {k}: polygon has (near) zero area"))
         if text == "":
             res.warnings.append((s.source, f"region {k}: empty transcription (use '###' for don't-care)"))

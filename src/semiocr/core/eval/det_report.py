@@ -1,9 +1,9 @@
 """Run a detector (or the full OCR pipeline) over a detection dataset and report: summary, per-image results,
 pictures of misses and false alarms, and the end-to-end metric.
 
-Samples are anything with ``path``, ``polygons``, ``texts`` and ``ignore`` (``semiocr.core.data.detection``'s
-``DetSample``). End-to-end: detection Hmean from the pipeline's line polygons, plus ``e2e_exact`` = the share of
-care ground-truth lines matched by a read line (IoU > 0.5) whose text equals the transcription exactly.
+Samples are ``semiocr.core.data.detection.DetSampleLike`` (its ``DetSample``, say): path, polygons, texts,
+ignore flags and source. End-to-end: detection Hmean from the pipeline's line polygons, plus ``e2e_exact`` = the
+share of care ground-truth lines matched by a read line (IoU > 0.5) whose text equals the transcription exactly.
 """
 
 from __future__ import annotations
@@ -11,21 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import cv2
 import numpy as np
 
+from semiocr.core.data.detection import DetSampleLike
 from semiocr.core.data.images import read_image
 from semiocr.core.eval.detection import ImageDetResult, aggregate, draw_errors, evaluate_image
-
-
-class DetSampleLike(Protocol):
-    path: Path
-    polygons: list[np.ndarray]
-    texts: list[str]
-    ignore: list[bool]
-
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -67,7 +60,7 @@ def evaluate_detection(detect: Callable[[np.ndarray], np.ndarray], samples: Sequ
     writer = _Writer(out_dir, max_pictures)
     results, per_image = [], []
     for i, sample in enumerate(samples, start=1):
-        img = read_image(sample.path)
+        img = read_image(sample.path, sample.source)
         polys = [np.asarray(p, np.float32) for p in detect(img)]
         res = evaluate_image(sample.polygons, sample.ignore, polys)
         results.append(res)
@@ -87,7 +80,7 @@ def evaluate_e2e(pipeline: Callable[[np.ndarray], Any], samples: Sequence[DetSam
     writer = _Writer(out_dir, max_pictures)
     results, per_image, n_exact = [], [], 0
     for i, sample in enumerate(samples, start=1):
-        img = read_image(sample.path)
+        img = read_image(sample.path, sample.source)
         lines = pipeline(img).lines
         polys = [np.asarray(line.polygon, np.float32) for line in lines]
         res = evaluate_image(sample.polygons, sample.ignore, polys)

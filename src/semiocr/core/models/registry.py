@@ -8,7 +8,8 @@ Model modules register themselves on import; ``_import_all`` imports the known m
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 
 from torch import nn
 
@@ -34,6 +35,31 @@ def register_model(name: str) -> Callable[[Callable[..., nn.Module]], Callable[.
         return fn
 
     return deco
+
+
+def unregister_model(name: str) -> None:
+    """Remove architecture ``name`` (no error when it is not registered). An architecture that a model module
+    registers on import stays removed: its module is not imported again."""
+    _BUILDERS.pop(name, None)
+
+
+@contextmanager
+def registered_models(builders: Mapping[str, Callable[..., nn.Module]]) -> Iterator[None]:
+    """Register ``builders`` (name → builder) for the duration of a ``with`` block, then remove them: temporary
+    architectures (tests, experiments) that do not leak into the rest of the process. A name of a built-in
+    architecture is refused (``ValueError``), whether or not its module was imported yet."""
+    _import_all()
+    added: list[str] = []
+    try:
+        for name, fn in builders.items():
+            fresh = name not in _BUILDERS
+            register_model(name)(fn)
+            if fresh:
+                added.append(name)
+        yield
+    finally:
+        for name in added:
+            unregister_model(name)
 
 
 def _import_all() -> None:

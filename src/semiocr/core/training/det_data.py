@@ -4,27 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from semiocr.core.data.detection import DetSampleLike
 from semiocr.core.data.images import read_image
 from semiocr.core.training.det_augment import DetAugConfig, augment_det
 from semiocr.core.training.det_labels import DBLabelConfig, make_db_targets
 from semiocr.core.training.det_loss import DBBatchTargets
 from semiocr.runtime.det_preprocess import DET_MEAN, DET_STD, normalize
-
-
-class DetSampleLike(Protocol):
-    """What the dataset needs of a sample (``semiocr.core.data.detection.DetSample`` has it)."""
-
-    path: Path
-    polygons: list[np.ndarray]
-    ignore: list[bool]
-    source: str
 
 
 @dataclass

@@ -20,6 +20,8 @@ import cv2
 import numpy as np
 import pyclipper
 
+from semiocr.runtime.geometry import polygon_area_perimeter
+
 
 @dataclass(frozen=True)
 class DBLabelConfig:
@@ -41,14 +43,6 @@ class DBTargets:
     thresh_mask: np.ndarray
 
 
-def poly_area_perimeter(poly: np.ndarray) -> tuple[float, float]:
-    """Absolute shoelace area and perimeter of a closed polygon ``[P, 2]``."""
-    x, y = poly[:, 0].astype(np.float64), poly[:, 1].astype(np.float64)
-    area = 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
-    perimeter = float(np.linalg.norm(poly - np.roll(poly, -1, axis=0), axis=1).sum())
-    return area, perimeter
-
-
 def offset_polygon(poly: np.ndarray, distance: float) -> list[np.ndarray]:
     """Grow (``distance > 0``) or shrink a polygon with pyclipper (mitre-free rounded joins)."""
     pco = pyclipper.PyclipperOffset()
@@ -61,7 +55,7 @@ def _draw_border(poly: np.ndarray, distance: float, thresh: np.ndarray, mask: np
     expanded = offset_polygon(poly, distance)
     if not expanded:
         return
-    big = max(expanded, key=lambda p: poly_area_perimeter(p)[0])
+    big = max(expanded, key=lambda p: polygon_area_perimeter(p)[0])
     cv2.fillPoly(mask, [np.round(big).astype(np.int32)], 1.0)
     h, w = thresh.shape
     x0, y0 = np.floor(big.min(axis=0)).astype(int)
@@ -92,7 +86,7 @@ def make_db_targets(shape: tuple[int, int], polys: Sequence[np.ndarray], ignore:
         poly = np.asarray(poly, np.float32).reshape(-1, 2)
         if len(poly) < 3:
             continue
-        area, perimeter = poly_area_perimeter(poly)
+        area, perimeter = polygon_area_perimeter(poly)
         height = min(np.ptp(poly[:, 1]), np.ptp(poly[:, 0]))
         fill = [np.round(poly).astype(np.int32)]
         if ign or area < 1 or height < cfg.min_text_size:

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from semiocr.core.data.detection import DetSampleLike
 from semiocr.core.data.images import read_image
 from semiocr.core.eval.detection import aggregate, evaluate_image
 from semiocr.core.events import check_stop
@@ -23,7 +24,7 @@ from semiocr.core.inference.detector import TextDetector
 from semiocr.core.models.registry import build_model
 from semiocr.core.training.config import DetTrainConfig
 from semiocr.core.training.det_augment import DetAugConfig
-from semiocr.core.training.det_data import DetBatch, DetDataset, DetSampleLike, collate_det
+from semiocr.core.training.det_data import DetBatch, DetDataset, collate_det
 from semiocr.core.training.det_loss import DBLoss
 from semiocr.core.training.sampler import EpochBatchSampler
 from semiocr.core.training.task import StepOutput, TaskBase

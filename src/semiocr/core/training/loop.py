@@ -47,7 +47,7 @@ from semiocr.core.weights.checkpoint import (
     save_checkpoint,
 )
 from semiocr.core.weights.load import load_start_weights
-from semiocr.core.weights.resolve import resume_checkpoint
+from semiocr.core.weights.resolve import resolve_weights, resume_checkpoint
 from semiocr.runtime.charset import Charset
 
 
@@ -149,7 +149,8 @@ class _Run:
         charset = self.meta.charset_obj()
         if cfg.pretrained and not cfg.resume:
             self.log(load_start_weights(task.model, cfg.pretrained, charset))
-            self.meta.parent = self.meta.parent or str(cfg.pretrained)
+            ref = resolve_weights(cfg.pretrained)  # lineage names the file (or preset), not an alias of it
+            self.meta.parent = self.meta.parent or ref.preset or str(ref.path)
         task.model.to(self.ctx.device)
         self.steps_per_epoch = _task_steps(task)
         if self.steps_per_epoch < 1:

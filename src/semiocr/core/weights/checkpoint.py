@@ -131,7 +131,9 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         blob = torch.load(p, map_location=map_location, weights_only=True)
     except Exception as e:  # noqa: BLE001 - any unpickling failure is a bad (or unsafe) file for the user
         lines = [x.strip() for x in str(e).splitlines() if x.strip()]
-        why = next((x for x in lines if "Unsupported global" in x), lines[0] if lines else type(e).__name__)
+        # what was refused ("Unsupported global: GLOBAL x ...", "unsupported GLOBAL x whose module y is blocked",
+        # "Unsupported operand N"), not torch's advice to load the file unsafely
+        why = next((x for x in lines if "unsupported" in x.lower()), lines[0] if lines else type(e).__name__)
         raise CheckpointError(f"{p}: not a readable semiocr checkpoint ({type(e).__name__}: {why})") from None
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise CheckpointError(f"{p}: not a semiocr checkpoint (expected format {FORMAT!r})")

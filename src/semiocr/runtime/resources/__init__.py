@@ -5,7 +5,7 @@ from pathlib import Path
 
 
 def resource_path(name: str) -> Path:
-    """Absolute path of a file shipped in ``semiocr/core/resources``."""
+    """Absolute path of a file shipped in ``semiocr/runtime/resources``."""
     return Path(str(files(__name__).joinpath(name)))
 
 

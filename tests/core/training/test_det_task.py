@@ -22,8 +22,7 @@ def _cfg(root: Path, out: Path, **kw) -> DetTrainConfig:
     return DetTrainConfig(**{**base, **kw})
 
 
-def test_fit_saves_detector_checkpoints_that_reload_and_resume(tmp_path: Path) -> None:
-    torch.set_num_threads(1)
+def test_fit_saves_detector_checkpoints_that_reload_and_resume(tmp_path: Path, single_thread: None) -> None:
     root, out = tmp_path / "data", tmp_path / "run"
     make_det_dataset(root)
     events: list[Event] = []
@@ -44,9 +43,8 @@ def test_fit_saves_detector_checkpoints_that_reload_and_resume(tmp_path: Path) -
     assert res3.epoch == 3 and res3.step == 6
 
 
-def test_training_reduces_the_db_loss(tmp_path: Path) -> None:
+def test_training_reduces_the_db_loss(tmp_path: Path, single_thread: None) -> None:
     """A tiny random-init detector trained a few epochs on generated pages: the DB loss falls steadily."""
-    torch.set_num_threads(1)
     root, out = tmp_path / "data", tmp_path / "run"
     make_det_dataset(root, n_train=4, n_val=1)
     cfg = _cfg(root, out, epochs=10, learning_rate=5e-3, rotate_deg=0.0, batch_size=4, eval_interval=10)

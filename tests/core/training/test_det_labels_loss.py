@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from semiocr.core.training.det_labels import make_db_targets, poly_area_perimeter
+from semiocr.core.training.det_labels import make_db_targets
 from semiocr.core.training.det_loss import DBBatchTargets, DBLoss, balanced_bce
+from semiocr.runtime.geometry import polygon_area_perimeter
 
 
 def _rect(x: float, y: float, w: float, h: float) -> np.ndarray:
@@ -17,7 +18,7 @@ def _rect(x: float, y: float, w: float, h: float) -> np.ndarray:
 def test_shrink_map_is_the_polygon_shrunk_by_db_distance() -> None:
     poly = _rect(20, 20, 100, 30)
     t = make_db_targets((100, 160), [poly], [False])
-    area, perim = poly_area_perimeter(poly)
+    area, perim = polygon_area_perimeter(poly)
     d = area * (1 - 0.4 ** 2) / perim  # 9.69 px
     ys, xs = np.nonzero(t.shrink_map)
     assert ys.min() == pytest.approx(20 + d, abs=1.01) and ys.max() == pytest.approx(50 - d, abs=1.01)

@@ -9,52 +9,26 @@ hence ``BOX_TOL = 2`` pixels. Text and line count must be identical.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
-import matplotlib
 import numpy as np
 import pytest
-import torch
-from PIL import Image, ImageDraw, ImageFont
 from rapidocr_onnxruntime import RapidOCR
+from text_pages import generated_page
 
+from semiocr.core.data.detection import DetSample
 from semiocr.core.eval.det_report import evaluate_e2e
 from semiocr.core.inference.pipeline import build_pipeline
 from semiocr.runtime.pipeline import OcrPipeline
 
 BOX_TOL = 2.0
-_FONT = str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf")
-_WORDS = ["invoice", "Total", "2024", "Paris", "OCR", "model", "line", "number", "42.50", "text", "hello",
-          "world", "detector", "sample", "page", "Berlin", "data", "open", "source", "quick", "brown", "fox"]
 
-
-def generated_page(seed: int, size: tuple[int, int] = (520, 700)) -> tuple[np.ndarray, list[tuple[str, list]]]:
-    """A printed page of 4–6 lines (random words, sizes, positions, ink and paper tones, pixel noise) and its
-    ground truth: ``(text, box polygon)`` per line."""
-    rng = np.random.default_rng(seed)
-    h, w = size
-    page = Image.new("RGB", (w, h), tuple(int(v) for v in rng.integers(225, 256, 3)))
-    pen = ImageDraw.Draw(page)
-    y = int(rng.integers(20, 50))
-    truth = []
-    while y < h - 60:
-        font = ImageFont.truetype(_FONT, int(rng.integers(20, 34)))
-        text = " ".join(rng.choice(_WORDS, size=int(rng.integers(1, 5))))
-        x = int(rng.integers(15, 200))
-        pen.text((x, y), text, fill=tuple(int(v) for v in rng.integers(0, 60, 3)), font=font)
-        x0, y0, x1, y1 = pen.textbbox((x, y), text, font=font)
-        truth.append((text, [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]))
-        y += int(rng.integers(55, 95))
-    arr = np.asarray(page)[:, :, ::-1].astype(np.int16)
-    arr += rng.integers(-8, 9, arr.shape).astype(np.int16)
-    return np.clip(arr, 0, 255).astype(np.uint8), truth
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 @pytest.fixture(scope="module")
 def both() -> tuple[OcrPipeline, RapidOCR]:
-    torch.set_num_threads(1)
     ours = build_pipeline("PP-OCRv4-mobile-det", "PP-OCRv4-mobile-rec")
     return ours, RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
 
@@ -86,22 +60,14 @@ def test_letterboxed_strip_matches_rapidocr(both: tuple[OcrPipeline, RapidOCR]) 
     assert diff.max() <= BOX_TOL
 
 
-@dataclass
-class _Page:
-    path: Path
-    polygons: list[np.ndarray]
-    texts: list[str]
-    ignore: list[bool]
-
-
 def test_end_to_end_metric_on_generated_pages(both: tuple[OcrPipeline, RapidOCR], tmp_path: Path) -> None:
     """Printed pages: every line is found (Hmean 1) and nearly every line is read exactly."""
     pages = []
     for seed in (2, 3):
         img, truth = generated_page(seed)
         cv2.imwrite(str(tmp_path / f"{seed}.png"), img)
-        pages.append(_Page(tmp_path / f"{seed}.png", [np.array(p, np.float32) for _, p in truth],
-                           [t for t, _ in truth], [False] * len(truth)))
+        pages.append(DetSample(tmp_path / f"{seed}.png", [np.array(p, np.float32) for _, p in truth],
+                               [t for t, _ in truth], [False] * len(truth), f"generated page {seed}"))
     rep = evaluate_e2e(both[0], pages, out_dir=tmp_path / "report")
     s = rep["summary"]
     assert s["hmean"] == 1.0 and s["n_gt"] >= 8
