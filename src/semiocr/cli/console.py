@@ -28,11 +28,12 @@ def _fmt(v: Any) -> str:
 
 
 class ConsoleSink:
-    """Renders events on ``stream`` (stderr by default); ``bar=False`` prints progress as plain lines."""
+    """Renders events on ``stream`` (stderr by default); progress is a bar on a terminal and plain lines
+    elsewhere (a log file), unless ``bar`` says otherwise."""
 
-    def __init__(self, stream: TextIO | None = None, bar: bool = True):
+    def __init__(self, stream: TextIO | None = None, bar: bool | None = None):
         self.stream = stream or sys.stderr
-        self.use_bar = bar
+        self.use_bar = bar if bar is not None else bool(getattr(self.stream, "isatty", lambda: False)())
         self._bar: tqdm | None = None
         self._epochs = 0
 

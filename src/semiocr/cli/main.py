@@ -8,10 +8,16 @@ from semiocr import __version__
 from semiocr.cli.dataset import app as dataset_app
 from semiocr.cli.demo import demo
 from semiocr.cli.det import eval_det
+from semiocr.cli.evals import evals_app
 from semiocr.cli.evaluate import eval_app
 from semiocr.cli.ocr import predict_ocr
 from semiocr.cli.predict import predict_app
+from semiocr.cli.runs import runs_app
+from semiocr.cli.server import server, worker
+from semiocr.cli.tokens import tokens_app
 from semiocr.cli.train import train_app
+from semiocr.cli.weights import weights_app
+from semiocr.platform.marks import register_marks_resolver
 
 app = typer.Typer(name="semiocr", help="Self-hosted semi-supervised OCR pipeline.", no_args_is_help=True)
 app.add_typer(dataset_app, name="dataset")
@@ -29,6 +35,13 @@ predict_app.command("ocr")(predict_ocr)
 app.add_typer(train_app, name="train")
 app.add_typer(eval_app, name="eval")
 app.add_typer(predict_app, name="predict")
+app.add_typer(runs_app, name="runs")
+app.add_typer(weights_app, name="weights")
+app.add_typer(evals_app, name="evals")
+app.add_typer(tokens_app, name="tokens")
+app.command("worker")(worker)
+app.command("server")(server)
+register_marks_resolver()  # every weights argument of every command also accepts the local user's marks
 
 
 def main() -> None:  # pragma: no cover - console entry point

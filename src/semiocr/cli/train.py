@@ -36,12 +36,15 @@ class StopFlag:
         return self.stop
 
 
-def run_job_command(config: Path | None, overrides: list[str], quiet: bool, kind: str | None, **fixed: Any) -> None:
-    """Load, run and report a job; the body of every ``semiocr train`` command."""
+def run_job_command(config: Path | None, overrides: list[str], quiet: bool, kind: str | None,
+                    events: Path | None = None, **fixed: Any) -> None:
+    """Load, run and report a job; the body of every ``semiocr train`` command. ``events``: also append every
+    event to this JSONL file (what a managed run's worker reads)."""
     from pydantic import ValidationError
 
     from semiocr.cli.console import ConsoleSink
     from semiocr.core.data.labels import DatasetError
+    from semiocr.core.events import JsonlSink, MultiSink
     from semiocr.core.job import load_job_config, run_job
     from semiocr.core.ssl.summary import summary_markdown
     from semiocr.core.weights.checkpoint import CheckpointError
@@ -49,7 +52,8 @@ def run_job_command(config: Path | None, overrides: list[str], quiet: bool, kind
 
     try:
         cfg = load_job_config(config, overrides, kind=kind, **fixed)
-        result = run_job(cfg, sink=None if quiet else ConsoleSink(), should_stop=StopFlag())
+        sink = MultiSink(None if quiet else ConsoleSink(), JsonlSink(events) if events is not None else None)
+        result = run_job(cfg, sink=sink, should_stop=StopFlag())
     except (ValidationError, ValueError, KeyError, FileNotFoundError, DatasetError, CharsetError,
             CheckpointError) as e:
         typer.echo(f"error: {e}", err=True)
@@ -89,6 +93,8 @@ def train_lmssl(config: Path | None = CONFIG_OPT, override: list[str] = OVERRIDE
 
 @train_app.command("job")
 def train_job(config: Path = typer.Option(..., "-c", "--config", help="YAML job config with its kind"),
-              override: list[str] = OVERRIDE_OPT, quiet: bool = QUIET_OPT) -> None:
-    """Run a job config of any kind (``kind: rec | det | lmssl``), e.g. the frozen config of a run."""
-    run_job_command(config, override, quiet, None)
+              override: list[str] = OVERRIDE_OPT, quiet: bool = QUIET_OPT,
+              events: Path | None = typer.Option(None, "--events", help="also append every event to this JSONL file")
+              ) -> None:
+    """Run a job config of any kind (``kind: rec | det | lmssl | eval``), e.g. the frozen config of a run."""
+    run_job_command(config, override, quiet, None, events)

@@ -38,8 +38,7 @@ def events_path(run: Run) -> Path:
 
 def frozen_config(config: dict[str, Any], output_dir: Path) -> dict[str, Any]:
     """Validate a job config (any kind) and point its outputs at the run's directory."""
-    cfg = validate(JOB_CONFIG, dict(config), "run config")
-    return cfg.model_copy(update={"output_dir": output_dir}).model_dump(mode="json")
+    return validate(JOB_CONFIG, {**config, "output_dir": str(output_dir)}, "run config").model_dump(mode="json")
 
 
 def create_run(s: Session, user: User, config: dict[str, Any], *, name: str | None = None, gpus: int = 0,
@@ -49,6 +48,7 @@ def create_run(s: Session, user: User, config: dict[str, Any], *, name: str | No
         raise ConfigError("run config: no kind (rec | det | lmssl | eval)")
     if gpus < 0:
         raise ValueError("gpus: must be 0 or more")
+    frozen_config(config, run_dir(0))  # refuse a bad config before anything is stored
     run = Run(user_id=user.id, name=name or config.get("kind", "run"), kind=config["kind"], mode=config.get("mode"),
               config={}, gpus=gpus, executor=executor, state=st.DRAFT, output_dir="", created_at=utcnow(),
               result={})
@@ -61,9 +61,13 @@ def create_run(s: Session, user: User, config: dict[str, Any], *, name: str | No
     return run
 
 
-def transition(run: Run, target: str, reason: str | None = None) -> None:
-    """Move ``run`` to ``target`` (checked) and stamp the time the state began."""
-    action = st.check_transition(run.state, target, run.id)
+def transition(run: Run, target: str, reason: str | None = None, action: str | None = None) -> None:
+    """Move ``run`` to ``target`` (checked; with ``action``, only as that action) and stamp the time the state
+    began."""
+    done = st.check_transition(run.state, target, run.id)
+    if action is not None and done != action:
+        raise st.IllegalTransition(f"run {run.id} is {run.state}: cannot {action} it ({done} would)")
+    action = done
     run.state = target
     now = utcnow()
     if target == st.QUEUED:
@@ -94,7 +98,7 @@ def list_runs(s: Session, user: User, state: str | None = None) -> list[Run]:
 
 def submit(s: Session, user: User, run_id: int) -> Run:
     run = get_run(s, user, run_id)
-    transition(run, st.QUEUED)
+    transition(run, st.QUEUED, action="submit")
     return run
 
 
@@ -118,7 +122,7 @@ def request_stop(s: Session, user: User, run_id: int) -> Run:
 def resume(s: Session, user: User, run_id: int) -> Run:
     """A stopped or failed run is queued again: its next attempt continues from the last checkpoint."""
     run = get_run(s, user, run_id)
-    transition(run, st.QUEUED)
+    transition(run, st.QUEUED, action="resume")
     return run
 
 

@@ -23,7 +23,8 @@ from semiocr.platform.db import session, supports_skip_locked, utcnow
 from semiocr.platform.executors.base import Attempt, Executor, Outcome
 from semiocr.platform.executors.local import kill_group, pid_alive
 from semiocr.platform.ingest import ingest, record_final_weights
-from semiocr.platform.tables import Checkpoint, Run
+from semiocr.platform.tables import Checkpoint, Run, User
+from semiocr.platform.users import USER_ENV
 
 
 def worker_id() -> str:
@@ -35,14 +36,15 @@ def as_utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def attempt_of(run: Run) -> Attempt:
-    """The attempt a run is on: its frozen config (resuming from ``latest.pt`` after the first attempt)."""
+def attempt_of(run: Run, owner: str) -> Attempt:
+    """The attempt a run is on: its frozen config (resuming from ``latest.pt`` after the first attempt), run as
+    its ``owner`` (whose marked weights it may name)."""
     base = rs.run_dir(run.id)
     overrides: tuple[str, ...] = ()
     if run.kind in ("rec", "det") and (Path(run.output_dir) / "checkpoints" / "latest.pt").is_file():
         overrides = (f"resume={run.output_dir}",)
     return Attempt(run.id, run.attempt, base / f"attempt-{run.attempt}.yaml", rs.events_path(run),
-                   rs.log_path(run), run.gpus, overrides)
+                   rs.log_path(run), run.gpus, overrides, ((USER_ENV, owner),))
 
 
 class Scheduler:
@@ -97,7 +99,7 @@ class Scheduler:
             run = self._claim(s)
             if run is None:
                 return False
-            attempt = attempt_of(run)
+            attempt = attempt_of(run, s.get(User, run.user_id).name)
             attempt.config_path.parent.mkdir(parents=True, exist_ok=True)
             attempt.config_path.write_text(yaml.safe_dump(run.config, sort_keys=False, allow_unicode=True),
                                            encoding="utf-8")
@@ -115,7 +117,7 @@ class Scheduler:
             return
         if run.stop_requested:
             self.executor.stop(run.handle, self.grace_s)
-        outcome = self.executor.poll(run.handle, attempt_of(run))
+        outcome = self.executor.poll(run.handle, attempt_of(run, s.get(User, run.user_id).name))
         if outcome.status != "running":
             self._finish(s, run, outcome)
 
@@ -125,7 +127,9 @@ class Scheduler:
             record_final_weights(s, run)
             best = s.scalars(select(Checkpoint).where(Checkpoint.run_id == run.id, Checkpoint.type.in_(
                 ("final", "best"))).order_by(Checkpoint.id.desc())).first()
-            run.result = {**(run.result or {}), "metrics": dict(best.metrics) if best is not None else {}}
+            result = dict(run.result or {})
+            result["metrics"] = dict(best.metrics) if best is not None else result.get("summary", {}).get("metrics", {})
+            run.result = result
         rs.transition(run, outcome.status, outcome.reason)
 
     def _reap_lost_workers(self, s: Session) -> None:

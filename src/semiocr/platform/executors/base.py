@@ -23,6 +23,7 @@ class Attempt:
     log_path: Path  # console output of the attempt
     gpus: int = 0
     overrides: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()  # e.g. SEMIOCR_USER: whose marked weights the job may name
 
     def command(self, python: str) -> list[str]:
         """The entry command: the same ``semiocr train job`` for every executor (torchrun for several GPUs)."""

@@ -39,7 +39,8 @@ class LocalExecutor:
         with attempt.log_path.open("ab") as log:
             popen = subprocess.Popen(attempt.command(self.python), stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True,
-                                     env={**os.environ, **(self.env or {}), "PYTHONUNBUFFERED": "1"})
+                                     env={**os.environ, **(self.env or {}), **dict(attempt.env),
+                                          "PYTHONUNBUFFERED": "1"})
         handle = str(popen.pid)
         self._procs[handle] = _Proc(popen)
         self._gpu_use[handle] = attempt.gpus
