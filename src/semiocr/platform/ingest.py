@@ -51,7 +51,7 @@ def ingest(s: Session, run: Run) -> int:
 def _add_checkpoint(s: Session, run: Run, path: str, type_: str, stage: str | None, epoch: int, step: int,
                     metrics: dict[str, Any]) -> None:
     exists = s.scalar(select(Checkpoint).where(Checkpoint.run_id == run.id, Checkpoint.path == path,
-                                               Checkpoint.step == step))
+                                               Checkpoint.step == step, Checkpoint.type == type_))
     if exists is None:
         s.add(Checkpoint(run_id=run.id, user_id=run.user_id, path=path, type=type_, stage=stage, epoch=epoch, step=step,
                          metrics=metrics, created_at=utcnow()))

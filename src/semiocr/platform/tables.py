@@ -72,7 +72,7 @@ class Checkpoint(Base):
     """A checkpoint a run wrote, with the validation metrics it was saved with."""
 
     __tablename__ = "checkpoints"
-    __table_args__ = (UniqueConstraint("run_id", "path", "step"),)
+    __table_args__ = (UniqueConstraint("run_id", "path", "step", "type"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)

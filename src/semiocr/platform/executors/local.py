@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from semiocr.platform.executors.base import Attempt, Outcome, outcome_of_exit
 
@@ -61,9 +62,11 @@ class LocalExecutor:
         del self._procs[handle]
         self._gpu_use.pop(handle, None)
         out = outcome_of_exit(code, attempt.log_path)
-        if proc.kill_at is not None and out.status == "failed" and code == -signal.SIGKILL:
-            return Outcome("stopped", "did not stop within the grace period: killed (resume from the last "
+        if proc.kill_at is not None and code == -signal.SIGKILL:
+            return Outcome("stopped", "did not stop within the grace period: killed (resume continues from the last "
                                       "checkpoint it saved)")
+        if proc.kill_at is not None and code == -signal.SIGTERM:  # stopped before it could install its handler
+            return Outcome("stopped", "stopped while starting; resume continues from the last checkpoint")
         return out
 
     def stop(self, handle: str, grace_s: float) -> None:
@@ -81,10 +84,15 @@ def kill_group(pid: int, sig: int) -> None:
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (an exited orphan its new parent has not reaped yet)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"

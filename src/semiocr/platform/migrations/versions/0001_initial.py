@@ -83,7 +83,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['run_id'], ['runs.id'], ),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('run_id', 'path', 'step')
+    sa.UniqueConstraint('run_id', 'path', 'step', 'type')
     )
     with op.batch_alter_table('checkpoints', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_checkpoints_run_id'), ['run_id'], unique=False)
