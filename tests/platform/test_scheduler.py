@@ -75,7 +75,8 @@ def test_a_run_succeeds_with_checkpoints_metrics_and_log(platform_db, user_env, 
     kinds = {c.type for c in ckpts}
     assert {"best", "latest", "final"} <= kinds
     final = next(c for c in ckpts if c.type == "final")
-    assert Path(final.path) == Path(run.output_dir) / "checkpoints" / "best.pt" and final.metrics == run.result["metrics"]
+    assert Path(final.path) == Path(run.output_dir) / "checkpoints" / "best.pt"
+    assert final.metrics == run.result["metrics"]
     log = rs.log_path(run).read_text()
     assert "succeeded: epoch 2" in log and "eval epoch 2" in log  # plain console lines, no progress bars
     assert [e["epoch"] for e in events(run_id) if e["kind"] == "metrics"] == [1, 2]
