@@ -3,7 +3,6 @@ SIGKILL of a job and of a worker, and two schedulers racing for one queue."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -13,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from platform_helpers import drive, events, rec_config, row, submit
 from synthetic_lines import make_rec_dataset
 
 from semiocr.platform import runs as rs
@@ -24,44 +24,9 @@ from semiocr.platform.tables import Checkpoint, Run
 from semiocr.platform.users import local_user
 
 
-def rec_config(data: Path, **kw) -> dict:
-    return {"kind": "rec", "arch": "rec-tiny", "data_dir": str(data), "use_space": False, "epochs": 2,
-            "batch_size": 8, "workers": 0, "device": "cpu", "seed": 7, "learning_rate": 3e-3, **kw}
-
-
 @pytest.fixture
 def data(tmp_path: Path) -> Path:
     return make_rec_dataset(tmp_path / "ds", n_train=64, n_val=8, seed=4)
-
-
-def submit(config: dict, **kw) -> int:
-    with session() as s:
-        return rs.create_run(s, local_user(s), config, **kw).id
-
-
-def row(run_id: int) -> Run:
-    with session() as s:
-        return s.get(Run, run_id)
-
-
-def drive(sched: Scheduler, run_id: int, until: tuple[str, ...] = ("succeeded", "stopped", "failed"),
-          timeout: float = 120.0, on_tick=None) -> Run:
-    """Tick ``sched`` until run ``run_id`` reaches one of ``until``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        sched.tick()
-        run = row(run_id)
-        if on_tick is not None:
-            on_tick(run)
-        if run.state in until:
-            return run
-        time.sleep(0.05)
-    raise AssertionError(f"run {run_id} still {row(run_id).state} after {timeout} s")
-
-
-def events(run_id: int) -> list[dict]:
-    path = rs.run_dir(run_id) / "events.jsonl"
-    return [json.loads(x) for x in path.read_text().splitlines()] if path.is_file() else []
 
 
 @pytest.mark.slow

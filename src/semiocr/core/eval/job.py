@@ -55,7 +55,7 @@ def _eval_rec(cfg: EvalJobConfig, out: Path, sink: EventSink, progress: Callable
 
     rec = Recognizer.from_weights(cfg.weights, device=cfg.device, batch_size=cfg.batch_size,
                                   rotate_180=cfg.rotate_180)
-    samples = read_labelled(cfg.data_dir, cfg.split or "val.txt")
+    samples = read_labelled(Path(cfg.data_dir), cfg.split or "val.txt")
     sink(LogLine(message=f"{len(samples)} lines of {cfg.data_dir}/{cfg.split or 'val.txt'}, weights "
                          f"{rec.meta.path if rec.meta else cfg.weights}"))
     done = 0
@@ -76,7 +76,7 @@ def _eval_det(cfg: EvalJobConfig, out: Path, progress: Callable[[int, int], None
     from semiocr.core.inference.detector import TextDetector
     from semiocr.core.inference.pipeline import build_pipeline
 
-    samples = read_det_labels(cfg.data_dir, cfg.split or "det_val.txt")
+    samples = read_det_labels(Path(cfg.data_dir), cfg.split or "det_val.txt")
     if cfg.rec:
         rep = evaluate_e2e(build_pipeline(cfg.weights, cfg.rec, device=cfg.device), samples, out_dir=out,
                            progress=progress)
