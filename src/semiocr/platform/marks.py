@@ -23,7 +23,11 @@ NICK_RE = re.compile(r"^[^\s/\\][^/\\]{0,127}$")
 
 
 class MarkError(ValueError):
-    """A mark could not be made or found (the message says why)."""
+    """A mark could not be made (the message says why)."""
+
+
+class MarkNotFound(MarkError, LookupError):
+    """No such mark or checkpoint for this user."""
 
 
 def _sha256(path: Path) -> str:
@@ -39,7 +43,7 @@ def _source_path(s: Session, user: User, ckpt: str) -> tuple[Path, Checkpoint | 
     if re.fullmatch(r"#?\d+", ckpt) and not Path(ckpt).exists():
         row = s.get(Checkpoint, int(ckpt.lstrip("#")))
         if row is None or row.user_id != user.id:
-            raise MarkError(f"checkpoint {ckpt} not found")
+            raise MarkNotFound(f"checkpoint {ckpt} not found")
         return Path(row.path), row
     ref = resolve_weights(ckpt)
     if ref.path is None:
@@ -78,7 +82,7 @@ def unmark(s: Session, user: User, nickname: str) -> Mark:
     """Remove a nickname; the stored copy stays while another mark uses it."""
     m = s.scalar(select(Mark).where(Mark.user_id == user.id, Mark.nickname == nickname))
     if m is None:
-        raise MarkError(f"no mark {nickname!r}")
+        raise MarkNotFound(f"no mark {nickname!r}")
     s.delete(m)
     s.flush()
     if s.scalar(select(Mark).where(Mark.sha256 == m.sha256)) is None:

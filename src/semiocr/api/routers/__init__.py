@@ -1,0 +1,1 @@
+"""Routers of the management API; each handler is a few lines over ``semiocr.platform``."""
