@@ -56,6 +56,18 @@ def _restore_torch_threads() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
+@pytest.fixture(autouse=True)
+def _isolated_weights_resolvers() -> Iterator[None]:
+    """Each test starts without registered weights-name extensions (the CLI registers marks per command)."""
+    from semiocr.core.weights import resolve
+
+    saved = dict(resolve._EXTENSIONS)
+    resolve._EXTENSIONS.clear()
+    yield
+    resolve._EXTENSIONS.clear()
+    resolve._EXTENSIONS.update(saved)
+
+
 @pytest.fixture
 def single_thread() -> None:
     """Torch on one thread for this test (restored after it)."""

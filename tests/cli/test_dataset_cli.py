@@ -10,9 +10,8 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("SEMIOCR_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
+def home(platform_db, user_env, fresh_home):
+    return fresh_home
 
 
 def _run(*args):
@@ -38,7 +37,7 @@ def test_synth_check_add_list_show_remove(tmp_path, home):
     r = _run("list")
     assert r.exit_code == 0 and "demo" in r.output and "v1" in r.output
     r = _run("show", "demo:v1")
-    assert r.exit_code == 0 and str(home / "datasets" / "demo" / "v1") in r.output.replace("\n", "")
+    assert r.exit_code == 0 and str(home / "datasets" / "alice" / "demo" / "v1") in r.output.replace("\n", "")
     r = _run("remove", "demo", "--yes")
     assert r.exit_code == 0 and "removed demo:v1" in r.output
     assert _run("show", "demo").exit_code == 1
@@ -55,7 +54,7 @@ def test_check_fails_with_file_and_line_and_add_stores_nothing(tmp_path, home):
     assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["ok"] is False
     r = _run("add", ds, "--name", "bad")
     assert r.exit_code == 1 and "nothing was stored" in r.output
-    assert not (home / "datasets" / "bad").exists()
+    assert not (home / "datasets" / "alice" / "bad").exists()
 
 
 def test_gen_dict_and_import_cli(tmp_path, home):

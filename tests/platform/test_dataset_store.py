@@ -1,4 +1,3 @@
-import json
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,7 @@ def src(tmp_path):
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("SEMIOCR_HOME", str(tmp_path / "home"))
+def store(platform_db, user_env):
     return DatasetStore()
 
 
@@ -26,8 +24,9 @@ def _snapshot(root):
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
-def test_home_from_env(store, tmp_path, monkeypatch):
-    assert store.root == (tmp_path / "home" / "datasets").resolve()
+def test_home_from_env_and_one_store_per_user(store, fresh_home, monkeypatch):
+    assert store.root == fresh_home.resolve() / "datasets" / "alice"
+    assert DatasetStore(user="bob").root == fresh_home.resolve() / "datasets" / "bob"
     monkeypatch.delenv("SEMIOCR_HOME")
     assert get_settings().home == (Path.home() / ".semiocr").resolve()
 
@@ -106,6 +105,21 @@ def test_remove(store, src):
     assert [d.ref for d in store.list()] == ["demo:v2"]
     store.remove("demo")
     assert store.list() == [] and not (store.root / "demo").exists()
-    assert json.loads((store.root / "manifest.json").read_text())["datasets"] == {}
     with pytest.raises(DatasetStoreError, match="no dataset 'demo'"):
         store.remove("demo")
+
+
+def test_names_are_per_user_and_a_version_a_run_uses_stays(store, src):
+    from semiocr.platform.db import session
+    from semiocr.platform.runs import create_run
+    from semiocr.platform.users import local_user
+
+    mine = store.add(src, "demo").dataset
+    theirs = DatasetStore(user="bob")
+    assert theirs.list() == [] and theirs.add(src, "demo").dataset.path != mine.path
+    with session() as s:
+        run = create_run(s, local_user(s), {"kind": "rec", "arch": "rec-tiny", "data_dir": mine.path})
+    with pytest.raises(DatasetStoreError, match=f"demo:v1 is used by run {run.id}"):
+        store.remove("demo")
+    assert store.verify("demo") and [d.ref for d in store.list()] == ["demo:v1"]
+    theirs.remove("demo")  # bob's copy is not used by alice's run

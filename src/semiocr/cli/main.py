@@ -20,6 +20,12 @@ from semiocr.cli.weights import weights_app
 from semiocr.platform.marks import register_marks_resolver
 
 app = typer.Typer(name="semiocr", help="Self-hosted semi-supervised OCR pipeline.", no_args_is_help=True)
+
+
+@app.callback()
+def _setup() -> None:
+    """Every weights argument of every command also accepts the local user's marked nicknames."""
+    register_marks_resolver()
 app.add_typer(dataset_app, name="dataset")
 
 
@@ -41,7 +47,6 @@ app.add_typer(evals_app, name="evals")
 app.add_typer(tokens_app, name="tokens")
 app.command("worker")(worker)
 app.command("server")(server)
-register_marks_resolver()  # every weights argument of every command also accepts the local user's marks
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -1,9 +1,11 @@
-"""Dataset store: validated, content-hashed, versioned copies under ``$SEMIOCR_HOME/datasets/<name>/v<N>/``.
+"""Dataset store: validated, content-hashed, versioned copies under ``$SEMIOCR_HOME/datasets/<user>/<name>/v<N>/``,
+recorded in the platform database (table ``datasets``, one set of names per user).
 
-``add`` validates the source, copies it into a temporary directory inside the store, hashes the copy and
-renames it into place (atomic on one file system); the JSON manifest is replaced atomically too. Adding
-identical content again is a no-op; changed content under the same name becomes a new version, so a
-version that runs use never changes. A failed add leaves nothing behind. One lock file serialises writers.
+``add`` validates the source, copies it into a temporary directory inside the store, hashes the copy, renames
+it into place (atomic on one file system) and records it in the same step; a failed record removes the copy.
+Adding identical content again is a no-op; changed content under the same name becomes a new version, so a
+version that runs use never changes; a version that a run's config names cannot be removed. A failed add leaves
+nothing behind. One lock file serialises writers of a user's store.
 """
 
 from __future__ import annotations
@@ -16,17 +18,20 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from sqlalchemy import select
 
 from semiocr.core.data.hashing import dataset_hash, list_files
 from semiocr.core.data.report import DatasetReport
 from semiocr.core.data.validate import CheckOptions, validate_dataset
+from semiocr.platform.db import session, utcnow
 from semiocr.platform.settings import get_settings
+from semiocr.platform.tables import Dataset, Run
+from semiocr.platform.users import get_or_create_user, local_user
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-MANIFEST = "manifest.json"
 
 
 class DatasetStoreError(RuntimeError):
@@ -71,28 +76,13 @@ class AddResult:
 
 
 class DatasetStore:
-    """Named, versioned datasets in a workspace directory (default ``$SEMIOCR_HOME/datasets``)."""
+    """Named, versioned datasets of one user (default: the local user) in ``$SEMIOCR_HOME/datasets/<user>``."""
 
-    def __init__(self, root: str | Path | None = None):
-        self.root = Path(root) if root is not None else get_settings().datasets_dir
-
-    # -- manifest ----------------------------------------------------------------------------------
-    def _read(self) -> dict[str, list[dict]]:
-        path = self.root / MANIFEST
-        if not path.is_file():
-            return {}
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))["datasets"]
-        except (json.JSONDecodeError, KeyError) as e:
-            raise DatasetStoreError(f"{path}: dataset manifest is corrupt ({e}); fix or restore it") from None
-
-    def _write(self, data: dict[str, list[dict]]) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=".manifest-", dir=self.root)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"format": 1, "datasets": data}, f, ensure_ascii=False, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.root / MANIFEST)
+    def __init__(self, root: str | Path | None = None, user: str | None = None):
+        with session() as s:
+            u = get_or_create_user(s, user) if user is not None else local_user(s)
+            self.user_id, self.user_name = u.id, u.name
+        self.root = Path(root) if root is not None else get_settings().datasets_dir / self.user_name
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -104,24 +94,32 @@ class DatasetStore:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
+    def _rows(self, s, name: str | None = None) -> list[Dataset]:  # noqa: ANN001 - a Session
+        q = select(Dataset).where(Dataset.user_id == self.user_id)
+        if name is not None:
+            q = q.where(Dataset.name == name)
+        return list(s.scalars(q.order_by(Dataset.name, Dataset.version)))
+
     # -- queries -----------------------------------------------------------------------------------
     def list(self) -> list[DatasetVersion]:
         """Every stored version, by name then version."""
-        return [DatasetVersion(**v) for name, vs in sorted(self._read().items()) for v in vs]
+        with session() as s:
+            return [_version(r) for r in self._rows(s)]
 
     def get(self, name: str, version: int | None = None) -> DatasetVersion:
         """A stored version (the latest when ``version`` is None); ``name:vN`` is accepted as ``name``."""
         name, version = _parse_ref(name, version)
-        versions = self._read().get(name)
+        with session() as s:
+            versions = self._rows(s, name)
         if not versions:
             raise DatasetStoreError(f"no dataset named {name!r} in {self.root}")
         if version is None:
-            return DatasetVersion(**versions[-1])
+            return _version(versions[-1])
         for v in versions:
-            if v["version"] == version:
-                return DatasetVersion(**v)
+            if v.version == version:
+                return _version(v)
         raise DatasetStoreError(f"dataset {name!r} has no version {version} "
-                                f"(versions: {', '.join(str(v['version']) for v in versions)})")
+                                f"(versions: {', '.join(str(v.version) for v in versions)})")
 
     def path(self, name: str, version: int | None = None) -> Path:
         """Directory of a stored version, ready for the dataset readers."""
@@ -149,57 +147,78 @@ class DatasetStore:
         if not report.ok:
             raise DatasetInvalidError(report)
         with self._locked():
-            data = self._read()
             tmp = Path(tempfile.mkdtemp(prefix=f".add-{name}-", dir=self.root))
             try:
                 num_files, num_bytes = _copy_tree(src, tmp)
                 digest = dataset_hash(tmp)
-                same = next((v for v in data.get(name, []) if v["hash"] == digest), None)
-                if same is not None:
-                    return AddResult(DatasetVersion(**same), False, report)
-                entry = self._place(tmp, name, data, digest, src, num_files, num_bytes, report)
+                with session() as s:
+                    same = next((v for v in self._rows(s, name) if v.hash == digest), None)
+                    if same is not None:
+                        return AddResult(_version(same), False, report)
+                    entry = self._place(s, tmp, name, digest, src, num_files, num_bytes, report)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
         report.write_json(self.root / name / f"v{entry.version}.report.json")
         return AddResult(entry, True, report)
 
-    def _place(self, tmp: Path, name: str, data: dict, digest: str, src: Path, num_files: int, num_bytes: int,
-               report: DatasetReport) -> DatasetVersion:
-        """Rename the hashed copy into ``<name>/v<N>`` and record it; undo the rename if the manifest fails."""
-        version = max((v["version"] for v in data.get(name, [])), default=0) + 1
+    def _place(self, s, tmp: Path, name: str, digest: str, src: Path, num_files: int,  # noqa: ANN001 - Session
+               num_bytes: int, report: DatasetReport) -> DatasetVersion:
+        """Rename the hashed copy into ``<name>/v<N>`` and record it; undo the rename if recording fails."""
+        version = max((v.version for v in self._rows(s, name)), default=0) + 1
         dest = self.root / name / f"v{version}"
         if dest.exists():
-            raise DatasetStoreError(f"{dest} exists but is not in the manifest; move it away first")
+            raise DatasetStoreError(f"{dest} exists but is not recorded in the database; move it away first")
         dest.parent.mkdir(exist_ok=True)
         os.rename(tmp, dest)
-        entry = DatasetVersion(name=name, version=version, hash=digest, path=str(dest), source=str(src),
-                               created=datetime.now(UTC).isoformat(timespec="seconds"), num_files=num_files,
-                               num_bytes=num_bytes, counts=dict(report.counts), num_warnings=len(report.warnings))
+        row = Dataset(user_id=self.user_id, name=name, version=version, hash=digest, path=str(dest), source=str(src),
+                      num_files=num_files, num_bytes=num_bytes, counts=dict(report.counts),
+                      num_warnings=len(report.warnings), created_at=utcnow())
         try:
-            self._write({**data, name: [*data.get(name, []), asdict(entry)]})
+            s.add(row)
+            s.flush()
         except BaseException:
             shutil.rmtree(dest, ignore_errors=True)
             raise
-        return entry
+        return _version(row)
 
     def remove(self, name: str, version: int | None = None) -> list[DatasetVersion]:
-        """Remove one version (or every version when ``version`` is None); returns what was removed."""
+        """Remove one version (or every version when ``version`` is None); returns what was removed. A version
+        that a run of this user names in its config is kept (``DatasetStoreError`` names the run)."""
         name, version = _parse_ref(name, version)
-        with self._locked():
-            data = self._read()
-            versions = data.get(name, [])
-            gone = [v for v in versions if version is None or v["version"] == version]
+        with self._locked(), session() as s:
+            versions = self._rows(s, name)
+            gone = [v for v in versions if version is None or v.version == version]
             if not gone:
                 what = f"version {version} of dataset {name!r}" if version is not None else f"dataset {name!r}"
                 raise DatasetStoreError(f"no {what} in {self.root}")
-            keep = [v for v in versions if v not in gone]
-            self._write({k: v for k, v in data.items() if k != name} | ({name: keep} if keep else {}))
             for v in gone:
-                shutil.rmtree(v["path"], ignore_errors=True)
-                (self.root / name / f"v{v['version']}.report.json").unlink(missing_ok=True)
-            if not keep:
+                if (used := _used_by(s, self.user_id, v.path)) is not None:
+                    raise DatasetStoreError(f"{v.name}:v{v.version} is used by run {used}; it cannot be removed")
+            out = [_version(v) for v in gone]
+            for v in gone:
+                s.delete(v)
+            s.flush()
+            for v in out:
+                shutil.rmtree(v.path, ignore_errors=True)
+                (self.root / name / f"v{v.version}.report.json").unlink(missing_ok=True)
+            if len(gone) == len(versions):
                 shutil.rmtree(self.root / name, ignore_errors=True)
-        return [DatasetVersion(**v) for v in gone]
+        return out
+
+
+def _version(r: Dataset) -> DatasetVersion:
+    return DatasetVersion(name=r.name, version=r.version, hash=r.hash, path=r.path, source=r.source,
+                          created=r.created_at.isoformat(timespec="seconds"), num_files=r.num_files,
+                          num_bytes=r.num_bytes, counts=dict(r.counts), num_warnings=r.num_warnings)
+
+
+def _used_by(s, user_id: int, path: str) -> int | None:  # noqa: ANN001 - a Session
+    """The id of a run of ``user_id`` whose config names the dataset folder ``path``."""
+    needle = json.dumps(path)[1:-1]
+    for run in s.scalars(select(Run).where(Run.user_id == user_id)):
+        if needle in json.dumps(run.config):
+            return run.id
+    return None
 
 
 def _parse_ref(name: str, version: int | None) -> tuple[str, int | None]:

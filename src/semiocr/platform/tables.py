@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -101,4 +101,24 @@ class Mark(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     arch: Mapped[str] = mapped_column(String(64))
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime]
+
+
+class Dataset(Base):
+    """A stored, validated, content-hashed version of a named dataset (files under ``$SEMIOCR_HOME/datasets``)."""
+
+    __tablename__ = "datasets"
+    __table_args__ = (UniqueConstraint("user_id", "name", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(80))
+    path: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    num_files: Mapped[int] = mapped_column(Integer)
+    num_bytes: Mapped[int] = mapped_column(BigInteger)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    num_warnings: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
