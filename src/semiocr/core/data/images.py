@@ -9,20 +9,21 @@ do, so pixels match theirs exactly.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from semiocr.core.data.labels import DatasetError
-from semiocr.runtime.images import ensure_bgr_uint8
-
-DEFAULT_MAX_PIXELS = 64_000_000  # e.g. 8000 x 8000; a 600 dpi A4 scan is about 35 M pixels
+from semiocr.runtime.images import (
+    DEFAULT_MAX_PIXELS,
+    ImageDecodeError,
+    UnknownImageFormat,
+    open_checked,
+)
+from semiocr.runtime.images import decode_image_bytes as _decode_bytes
 
 
 class ImageError(DatasetError):
@@ -76,35 +77,13 @@ def _to_array(img: Image.Image) -> np.ndarray:
 
 
 def _open(source: Path | bytes, name: str, max_pixels: int) -> Image.Image:
-    """Open lazily and check the header size; raises ``ImageError``."""
-    if isinstance(source, bytes):
-        if not source:
-            raise ImageError(f"{name}: empty image data (0 bytes)")
-        fp: Path | io.BytesIO = io.BytesIO(source)
-    else:
-        if not source.is_file():
-            raise ImageError(f"{name}: image file not found")
-        if source.stat().st_size == 0:
-            raise ImageError(f"{name}: image file is empty (0 bytes)")
-        fp = source
+    """``open_checked`` with the dataset error types."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(fp)
-    except Image.DecompressionBombError as e:
-        raise ImageError(f"{name}: image is over the limit of {max_pixels:,} pixels (possible decompression "
-                         f"bomb; Pillow: {e}); not decoded") from None
-    except UnidentifiedImageError as e:
-        raise _UnknownFormat(f"{name}: not a readable image ({e})") from None
-    except (OSError, ValueError) as e:
-        raise ImageError(f"{name}: not a readable image ({e})") from None
-    w, h = img.size
-    if w <= 0 or h <= 0:
-        raise ImageError(f"{name}: image has zero size {w}x{h}")
-    if w * h > max_pixels:
-        raise ImageError(f"{name}: image is {w}x{h} = {w * h:,} pixels, over the limit of {max_pixels:,} "
-                         "pixels (possible decompression bomb); not decoded")
-    return img
+        return open_checked(source, name, max_pixels)
+    except UnknownImageFormat as e:
+        raise _UnknownFormat(str(e)) from None
+    except ImageDecodeError as e:
+        raise ImageError(str(e)) from None
 
 
 def _decode(source: Path | bytes, name: str, max_pixels: int) -> tuple[np.ndarray, ImageInfo]:
@@ -153,20 +132,8 @@ def read_image(path: str | Path, source: str = "", max_pixels: int = DEFAULT_MAX
 
 
 def decode_image_bytes(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, name: str = "<upload>") -> np.ndarray:
-    """Decode an encoded image (a file's bytes, an upload) as 3-channel BGR uint8; raises ``ImageError``.
-
-    The size is checked from the header first. JPEG is decoded by OpenCV in colour with EXIF orientation applied,
-    like ``cv2.imread`` in PP-OCR / RapidOCR; other formats keep their channels so that grayscale, 16-bit and
-    alpha (composited on white) convert the same way everywhere (``ensure_bgr_uint8``). A truncated JPEG decodes
-    as OpenCV leaves it (the missing rows grey); the dataset validator rejects such files (``read_image_info``).
-    """
-    if not data:
-        raise ImageError(f"{name}: empty image data (0 bytes)")
-    fmt = None
-    # over the pixel limit raises here, before decoding; a format only OpenCV knows is decoded unchecked
-    with contextlib.suppress(_UnknownFormat):
-        fmt = _open(data, name, max_pixels).format
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR if fmt == "JPEG" else cv2.IMREAD_UNCHANGED)
-    if img is None or img.size == 0:
-        raise ImageError(f"{name}: not a readable image (no decoder recognises the data)")
-    return ensure_bgr_uint8(img)
+    """``semiocr.runtime.images.decode_image_bytes`` raising ``ImageError`` (a dataset error)."""
+    try:
+        return _decode_bytes(data, max_pixels, name)
+    except ImageDecodeError as e:
+        raise ImageError(str(e)) from None
