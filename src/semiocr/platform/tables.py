@@ -122,3 +122,24 @@ class Dataset(Base):
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     num_warnings: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
+
+
+class Deployment(Base):
+    """An OCR service for one user's weights: one process, its ONNX models, its address and state."""
+
+    __tablename__ = "deployments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    det: Mapped[str] = mapped_column(Text)  # the weights names as given
+    rec: Mapped[str] = mapped_column(Text)
+    folder: Mapped[str] = mapped_column(Text)  # models/det.onnx, models/rec.onnx, service.log
+    host: Mapped[str] = mapped_column(String(64))
+    port: Mapped[int] = mapped_column(Integer)
+    pid: Mapped[int | None] = mapped_column(Integer)
+    machine: Mapped[str | None] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16))  # starting | running | stopped | failed
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    stopped_at: Mapped[datetime | None]
