@@ -137,3 +137,13 @@ def test_det_toy_variant_shapes():
     model = build_model("PP-OCRv6-small-det-tiny")
     assert model.eval()(torch.zeros(1, 3, 96, 64)).shape == (1, 1, 96, 64)
     assert sum(p.numel() for p in model.parameters()) < 300_000
+
+
+def test_full_page_ocr_with_the_v6_presets(home, page_renderer):
+    """``--det PP-OCRv6-small-det --rec PP-OCRv6-small-rec``: the pipeline reads every line of a generated page."""
+    from semiocr.core.inference.pipeline import build_pipeline
+
+    lines = ["Invoice 2024-117", "Total: 1,250.00 EUR", "Ship to: 12 Main St."]
+    img, _ = page_renderer(lines)
+    result = build_pipeline("PP-OCRv6-small-det", "PP-OCRv6-small-rec")(img)
+    assert [line.text.replace(" ", "") for line in result.lines] == [t.replace(" ", "") for t in lines]

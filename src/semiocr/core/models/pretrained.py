@@ -35,7 +35,7 @@ from semiocr.core.workspace import semiocr_home
 from semiocr.runtime.charset import Charset
 
 __all__ = ["PRESETS", "Preset", "PretrainedError", "cache_dir", "convert_preset", "execution_order",
-           "list_pretrained", "load_preset", "map_onnx_state_dict", "onnx_path", "preset_weights",
+           "list_pretrained", "load_preset", "map_onnx_state_dict", "onnx_path", "preset_charset", "preset_weights",
            "read_onnx_weights", "reference_session"]
 
 #: where a recognizer's dict comes from: the ONNX metadata entry ``character``, or a PaddleX ``inference.yml``
