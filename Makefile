@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml
 	# torch first and pinned: the CPU wheel; an unpinned torch would pull CUDA packages.
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e ".[dev]"
+	# opencv-python (required by rapidocr_onnxruntime) and opencv-python-headless share the `cv2` folder: the
+	# headless build, installed last, owns it (same pinned version; no Qt/X11 libraries loaded).
+	$(PY) -m pip install -q --no-deps --force-reinstall "$$(grep -m1 -o 'opencv-python-headless==[0-9.]*' pyproject.toml)"
+	$(PY) -m pip check
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -17,12 +17,13 @@ from semiocr.core.models.pretrained import (
 
 
 def test_presets_and_registry_names():
-    assert list_pretrained() == ["PP-OCRv4-mobile-det", "PP-OCRv4-mobile-rec"]
-    assert {"PP-OCRv4-mobile-rec", "PP-OCRv4-mobile-det"} <= set(list_models())
+    assert list_pretrained() == ["PP-OCRv4-mobile-det", "PP-OCRv4-mobile-rec", "PP-OCRv6-small-det",
+                                 "PP-OCRv6-small-rec", "PP-OCRv6-tiny-rec"]
+    assert set(list_pretrained()) <= set(list_models())
 
 
 def test_unknown_preset_is_a_clear_error():
-    with pytest.raises(PretrainedError, match="known: PP-OCRv4-mobile-det, PP-OCRv4-mobile-rec"):
+    with pytest.raises(PretrainedError, match="known: PP-OCRv4-mobile-det, PP-OCRv4-mobile-rec, PP-OCRv6"):
         load_preset("PP-OCRv5-huge")
 
 

@@ -3,6 +3,9 @@
 Four backbone maps (strides 4..32) → per level a 1x1 conv with residual SE (``ins_conv``) → top-down
 nearest x2 upsampling + add → per level a 3x3 conv (out/4) with residual SE (``inp_conv``) → upsample all to
 stride 4 and concatenate → ``[N, out_channels, H/4, W/4]``.
+
+PP-OCRv6 small det uses the same pyramid with a large-kernel output conv (``dw_kernel=7``): each ``inp_conv`` is a
+depthwise 7x7 conv (bias; the re-parameterised inference form) followed by a 1x1 conv (out/4) with residual SE.
 """
 
 from __future__ import annotations
@@ -45,13 +48,20 @@ def _up(x: torch.Tensor, factor: int) -> torch.Tensor:
 class RSEFPN(nn.Module):
     """Feature pyramid over ``in_channels`` (4 levels, fine → coarse); input sides must be multiples of 32."""
 
-    def __init__(self, in_channels: list[int], out_channels: int = 96):
+    def __init__(self, in_channels: list[int], out_channels: int = 96, dw_kernel: int | None = None):
         super().__init__()
         if len(in_channels) != 4:
             raise ValueError(f"RSEFPN needs 4 input levels, got {len(in_channels)}")
         self.out_channels = out_channels
         self.ins_conv = nn.ModuleList(RSELayer(c, out_channels, 1) for c in in_channels)
-        self.inp_conv = nn.ModuleList(RSELayer(out_channels, out_channels // 4, 3) for _ in in_channels)
+        self.inp_conv = nn.ModuleList(self._inp(out_channels, dw_kernel) for _ in in_channels)
+
+    @staticmethod
+    def _inp(channels: int, dw_kernel: int | None) -> nn.Module:
+        if dw_kernel is None:
+            return RSELayer(channels, channels // 4, 3)
+        dw = nn.Conv2d(channels, channels, dw_kernel, padding=dw_kernel // 2, groups=channels)
+        return nn.Sequential(dw, RSELayer(channels, channels // 4, 1))
 
     def forward(self, feats: list[torch.Tensor]) -> torch.Tensor:
         c2, c3, c4, c5 = feats

@@ -24,20 +24,39 @@ class _DBBranch(nn.Module):
         return self.deconv2(x)
 
 
+class _FoldedDBBranch(nn.Module):
+    """Inference form of ``_DBBranch`` with each BatchNorm folded into the conv before it (PP-OCRv6 det):
+    conv3x3 (bias) → ReLU → deconv x2 (bias) → ReLU → deconv x2 → one-channel logits."""
+
+    def __init__(self, in_channels: int):
+        super().__init__()
+        mid = in_channels // 4
+        self.conv = nn.Conv2d(in_channels, mid, 3, padding=1)
+        self.deconv1 = nn.ConvTranspose2d(mid, mid, 2, stride=2)
+        self.deconv2 = nn.ConvTranspose2d(mid, 1, 2, stride=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.conv(x))
+        x = torch.relu(self.deconv1(x))
+        return self.deconv2(x)
+
+
 class DBHead(nn.Module):
     """Differentiable-binarisation head.
 
     Eval mode returns the shrink probability map ``[N, 1, H, W]`` (the inference output). Train mode, when
     built ``with_threshold``, returns ``[N, 3, H, W]``: shrink probability, threshold map and the approximate
     binary map ``sigmoid(k * (P - T))`` that the DB loss needs. The threshold branch is not part of the
-    inference weights, so a model imported from them starts it from random init.
+    inference weights, so a model imported from them starts it from random init. ``folded`` builds both
+    branches without BatchNorm (conv biases instead), the form of PP-OCRv6's inference weights.
     """
 
-    def __init__(self, in_channels: int, k: float = 50.0, with_threshold: bool = True):
+    def __init__(self, in_channels: int, k: float = 50.0, with_threshold: bool = True, folded: bool = False):
         super().__init__()
         self.k = k
-        self.binarize = _DBBranch(in_channels)
-        self.thresh = _DBBranch(in_channels) if with_threshold else None
+        branch = _FoldedDBBranch if folded else _DBBranch
+        self.binarize = branch(in_channels)
+        self.thresh = branch(in_channels) if with_threshold else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shrink = torch.sigmoid(self.binarize(x))

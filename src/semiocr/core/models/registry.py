@@ -22,6 +22,8 @@ _MODEL_MODULES: tuple[str, ...] = (
     "semiocr.core.models.rec_server",
     "semiocr.core.models.det_model",
     "semiocr.core.models.det_server",
+    "semiocr.core.models.rec_v6",
+    "semiocr.core.models.det_v6",
 )
 
 

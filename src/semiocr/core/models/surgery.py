@@ -37,3 +37,23 @@ def adapt_ctc_head(model: nn.Module, old: Charset, new: Charset) -> int:
             new_fc.bias[dst] = fc.bias[src]
     model.head.fc = new_fc
     return len(pairs)
+
+
+#: bias given to classes a restricted head never learnt: their probability is ~exp(-1e4), i.e. never predicted
+NEVER = -1e4
+
+
+def restrict_ctc_head(model: nn.Module, old: Charset, new: Charset) -> int:
+    """``adapt_ctc_head`` for a frozen reader (a teacher): classes of ``new`` that ``old`` lacks get a zero weight
+    row and bias ``NEVER`` instead of a fresh initialisation, so the model only ever reads characters it knows,
+    renormalised over ``new``. Returns the number of rows carried over (blank included)."""
+    carried = adapt_ctc_head(model, old, new)
+    fc = head_fc(model)
+    unknown = [j for j, c in enumerate(new.classes) if j and c not in old]
+    if unknown:
+        with torch.no_grad():
+            rows = torch.tensor(unknown, dtype=torch.long, device=fc.weight.device)
+            fc.weight[rows] = 0.0
+            if fc.bias is not None:
+                fc.bias[rows] = NEVER
+    return carried

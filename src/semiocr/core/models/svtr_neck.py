@@ -14,11 +14,12 @@ from torch import nn
 
 
 class ConvBNSwish(nn.Module):
-    """Conv (no bias) + BatchNorm + swish."""
+    """Conv (no bias) + BatchNorm + swish (``groups=in_ch`` for a depthwise conv)."""
 
-    def __init__(self, in_ch: int, out_ch: int, kernel: tuple[int, int] = (1, 1)):
+    def __init__(self, in_ch: int, out_ch: int, kernel: tuple[int, int] = (1, 1), groups: int = 1):
         super().__init__()
-        self.conv = nn.Conv2d(in_ch, out_ch, kernel, padding=(kernel[0] // 2, kernel[1] // 2), bias=False)
+        self.conv = nn.Conv2d(in_ch, out_ch, kernel, padding=(kernel[0] // 2, kernel[1] // 2), groups=groups,
+                              bias=False)
         self.norm = nn.BatchNorm2d(out_ch)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -16,7 +16,7 @@ from semiocr.core.data.labels import (
 )
 from semiocr.core.models.registry import list_models
 from semiocr.core.ssl.config import LmsslConfig, ModelCfg
-from semiocr.core.weights.load import load_recognizer_model
+from semiocr.core.weights.load import load_teacher_model
 from semiocr.core.weights.resolve import resolve_weights
 from semiocr.runtime.charset import Charset
 
@@ -70,5 +70,5 @@ def check_inputs(cfg: LmsslConfig) -> RunInputs:
     if cfg.mode in ("joint", "small"):
         _require_model(cfg.student.model, "small")
     if cfg.mode == "small":
-        load_recognizer_model(cfg.student.teacher_weights, charset)
+        load_teacher_model(cfg.student.teacher_weights, charset)
     return RunInputs(root, charset, labelled, val, unlabelled)

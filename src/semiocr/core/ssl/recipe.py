@@ -49,7 +49,7 @@ from semiocr.core.ssl.summary import write_summary
 from semiocr.core.ssl.synth_start import synth_samples
 from semiocr.core.ssl.teacher import TeacherTask
 from semiocr.core.training.loop import seed_everything
-from semiocr.core.weights.load import load_recognizer_model, load_start_weights
+from semiocr.core.weights.load import load_recognizer_model, load_start_weights, load_teacher_model
 
 
 class Recipe:
@@ -218,7 +218,8 @@ class Recipe:
     def run_small(self, teacher_path: str | Path) -> Path:
         """Final pseudo-labels from the teacher, optional supervised warm-up, then distillation."""
         s = self.cfg.student
-        teacher = load_recognizer_model(teacher_path, self.inputs.charset)[0]
+        teacher, message = load_teacher_model(teacher_path, self.inputs.charset)
+        self.info(message)
         self._enter("pseudo_final")
         pseudo = self._pseudo(teacher, "final", s.pseudo, 0, str(teacher_path))
         shutil.copyfile(self.out / "pseudo" / "final.tsv", self.out / "pseudo_labels.tsv")

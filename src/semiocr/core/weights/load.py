@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from semiocr.core.models.registry import build_model
-from semiocr.core.models.surgery import adapt_ctc_head, head_fc
+from semiocr.core.models.surgery import adapt_ctc_head, head_fc, restrict_ctc_head
 from semiocr.core.weights.checkpoint import CheckpointError, CheckpointMeta, read_checkpoint
 from semiocr.core.weights.resolve import WeightsRef, resolve_weights
 from semiocr.runtime.charset import Charset
@@ -87,6 +87,23 @@ def load_recognizer_model(spec: str | Path, charset: Charset | None = None
                               f"classes, fingerprint {theirs.fingerprint}) than the dataset's ({charset.num_classes} "
                               f"classes, fingerprint {charset.fingerprint})")
     return build_from_weights(w), theirs, w
+
+
+def load_teacher_model(spec: str | Path, charset: Charset) -> tuple[nn.Module, str]:
+    """A recognizer that reads (teaches) in the dataset's ``charset``, and a message for the run log.
+
+    Trained weights (files, runs, marks) must have been trained with exactly ``charset``. A pretrained preset
+    (its own large dict) is a zero-shot teacher: its CTC head is restricted to ``charset`` (``restrict_ctc_head``:
+    rows of shared characters kept, characters it never learnt never predicted).
+    """
+    w = load_weights(spec)
+    theirs = w.charset
+    if w.ref.preset is None or theirs is None or theirs.fingerprint == charset.fingerprint:
+        return load_recognizer_model(spec, charset)[0], f"teacher: {w.describe()}"
+    model = build_from_weights(w)
+    carried = restrict_ctc_head(model, theirs, charset)
+    return model.eval(), (f"teacher: {w.describe()}, head restricted from its {theirs.num_classes} classes to the "
+                          f"dataset's {charset.num_classes} ({carried} known to it, blank included)")
 
 
 def load_detector_model(spec: str | Path) -> tuple[nn.Module, LoadedWeights]:
