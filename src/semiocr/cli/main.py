@@ -7,6 +7,7 @@ import typer
 from semiocr import __version__
 from semiocr.cli.dataset import app as dataset_app
 from semiocr.cli.demo import demo
+from semiocr.cli.deploy import deploy_app
 from semiocr.cli.det import eval_det
 from semiocr.cli.evals import evals_app
 from semiocr.cli.evaluate import eval_app
@@ -45,6 +46,7 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(weights_app, name="weights")
 app.add_typer(evals_app, name="evals")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(deploy_app, name="deploy")
 app.command("worker")(worker)
 app.command("server")(server)
 

@@ -116,6 +116,18 @@ def decode_base64_image(text: Any, limits: ServiceLimits, field: str) -> bytes:
         raise RequestError(422, f"{field}: not valid base64") from None
 
 
+_MODE = {"type": "string", "enum": ["ocr", "rec"], "default": "ocr"}
+_OCR_BODY = {"requestBody": {"required": True, "content": {
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary"}, "mode": _MODE}}},
+    "application/json": {"schema": {"type": "object", "required": ["image"], "properties": {
+        "image": {"type": "string", "description": "base64 image data"}, "mode": _MODE}}}}}}
+_PADDLEX_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "description": "base64 image data (URLs are not fetched)"},
+        "fileType": {"type": "integer", "enum": [0, 1], "default": 1}}}}}}}
+
+
 def create_ocr_app(pipeline: OcrPipeline, *, authorize: Callable[[str | None], None] | None = None,
                    limits: ServiceLimits = ServiceLimits(), name: str = "semiocr",
                    info: dict[str, Any] | None = None) -> FastAPI:
@@ -181,7 +193,7 @@ def create_ocr_app(pipeline: OcrPipeline, *, authorize: Callable[[str | None], N
             metrics.latency.labels(request.url.path).observe(time.perf_counter() - t0)
         return response
 
-    @app.post("/v1/ocr", tags=["ocr"])
+    @app.post("/v1/ocr", tags=["ocr"], openapi_extra=_OCR_BODY)
     async def ocr(request: Request) -> dict[str, Any]:
         """Read an image: multipart ``file`` (+ form field ``mode``) or JSON ``{"image": base64, "mode"}``."""
         check_auth(request)
@@ -191,7 +203,7 @@ def create_ocr_app(pipeline: OcrPipeline, *, authorize: Callable[[str | None], N
         img = image(data)
         return await run(lambda: read(img, mode))
 
-    @app.post("/ocr", tags=["paddlex"])
+    @app.post("/ocr", tags=["paddlex"], openapi_extra=_PADDLEX_BODY)
     async def paddlex_ocr(request: Request) -> dict[str, Any]:
         """PaddleX-compatible OCR (``fileType`` 1 = image; PDFs are not supported)."""
         check_auth(request)
