@@ -46,7 +46,6 @@ def run_job_command(config: Path | None, overrides: list[str], quiet: bool, kind
     from semiocr.core.data.labels import DatasetError
     from semiocr.core.events import JsonlSink, MultiSink
     from semiocr.core.job import load_job_config, run_job
-    from semiocr.core.ssl.summary import summary_markdown
     from semiocr.core.weights.checkpoint import CheckpointError
     from semiocr.runtime.charset import CharsetError
 
@@ -62,8 +61,8 @@ def run_job_command(config: Path | None, overrides: list[str], quiet: bool, kind
         typer.echo(f"stopped: {result.message or f'epoch {result.epoch}, step {result.step}'}; outputs in "
                    f"{result.output_dir}; run the same command again to resume", err=True)
         raise typer.Exit(3)
-    if result.summary is not None:
-        typer.echo(summary_markdown(result.summary, cfg.mode))
+    if result.summary is not None and (result.output_dir / "summary.md").is_file():
+        typer.echo((result.output_dir / "summary.md").read_text(encoding="utf-8"))
     else:
         typer.echo(f"succeeded: epoch {result.epoch}, step {result.step}, best {result.metric} {result.best}")
     typer.echo(f"outputs in {result.output_dir}")

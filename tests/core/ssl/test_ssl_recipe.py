@@ -227,3 +227,25 @@ def test_rotate_180_aug_reaches_every_stage_dataset(digit_dataset, tmp_path):
     assert np.array_equal(turned, cv2.rotate(image, cv2.ROTATE_180))
     with pytest.raises(ValueError, match="rotate_180_aug"):
         _cfg(root, tmp_path / "bad", **{"data.rotate_180_aug": 2})
+
+
+@pytest.mark.slow
+def test_a_stage_that_does_not_beat_its_start_says_so(digit_dataset, tmp_path):
+    torch.manual_seed(0)
+    root, _ = digit_dataset
+    # the imported PP-OCRv4 weights read the rendered digits; a learning rate of 5 wrecks them (the collapse a
+    # too-high rate caused on a real 100-line set)
+    wild = {"epochs": 2, "learning_rate": 5.0, "batch_size": 8, "warmup_steps": 0, "grad_clip": 0.0}
+    model = {"arch": "PP-OCRv4-mobile-rec", "pretrained": "PP-OCRv4-mobile-rec"}
+    res = run_lmssl(_cfg(root, tmp_path / "wild", "large", **{"teacher.rounds": 0, "teacher.model": model,
+                                                               "teacher.warmup": wild}))
+    assert res.status == "succeeded"
+    summary = json.loads((tmp_path / "wild" / "summary.json").read_text())
+    failed = summary["failed_stages"]["large_warmup"]
+    assert "large_warmup did not beat its start weights" in failed and "best during training" in failed
+    assert summary["models"]["large"]["warmup"] == summary["models"]["large"]["start"]  # the start was kept
+    assert failed in (tmp_path / "wild" / "summary.md").read_text()
+    warnings = [json.loads(x) for x in (tmp_path / "wild" / "events.jsonl").read_text().splitlines()]
+    assert any(e["kind"] == "log" and e["level"] == "warning" and "did not beat" in e["message"] for e in warnings)
+    done = json.loads((tmp_path / "wild" / "large" / "warmup" / "done.json").read_text())
+    assert done["trained"]["acc"] < done["start"]["acc"] and done["trained"]["epoch"] in (1, 2)

@@ -129,8 +129,24 @@ class Recipe:
         tcfg = train_config(optim, task, self.out / rel, device=self.cfg.device, seed=self.cfg.seed,
                             model_kwargs=m.kwargs)
 
-        return run_stage(task, self.out / rel, tcfg, sink=in_stage(self.sink, name, k), should_stop=self.should_stop,
-                         start_metrics=start_metrics)
+        res = run_stage(task, self.out / rel, tcfg, sink=in_stage(self.sink, name, k), should_stop=self.should_stop,
+                        start_metrics=start_metrics)
+        self._note_failure(name, res)
+        return res
+
+    def _note_failure(self, stage: str, res: StageResult) -> None:
+        """Say when training did not beat the weights a stage started from (the stage then hands those on)."""
+        key = self.cfg.selection_metric
+        if res.improved(key):
+            return
+        t = res.trained
+        during = (f"best during training {100 * t[key]:.2f} at epoch {t.get('epoch')}" if t
+                  else "no epoch was evaluated")
+        message = (f"{stage} did not beat its start weights (val {key} {100 * res.start.get(key, 0):.2f} at the start; "
+                   f"{during}); the start weights are kept")
+        self.state.setdefault("failures", {})[stage] = message
+        self._save_state()
+        self.sink(LogLine(message=message, level="warning", stage=stage))
 
     def _pseudo(self, model: nn.Module, stem: str, pcfg: PseudoCfg, round_index: int, source: str
                 ) -> list[pl.PseudoLabel]:
@@ -270,7 +286,7 @@ class Recipe:
             self.run_small(teacher)
         self.state.update(stage="done", status="succeeded")
         self._save_state()
-        return write_summary(self.out, self.state["results"], mode)
+        return write_summary(self.out, self.state["results"], mode, self.state.get("failures", {}))
 
 
 def _score(m: Mapping[str, float], key: str = "acc") -> tuple[float, float]:

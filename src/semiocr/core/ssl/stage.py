@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +26,20 @@ from semiocr.core.weights.checkpoint import CHECKPOINT_DIR, read_checkpoint
 
 @dataclass
 class StageResult:
-    """Outcome of a stage: validation metrics at its start and of its best weights, and that weights file."""
+    """Outcome of a stage: validation metrics at its start and of its best weights, that weights file, and the
+    best validation metrics that training itself reached (``trained``; empty when no epoch was evaluated)."""
 
     start: dict[str, float]
     best: dict[str, float]
     best_path: Path
     epochs: int
+    trained: dict[str, float] = field(default_factory=dict)
+
+    def improved(self, key: str) -> bool:
+        """Whether training beat the start weights on ``key`` (ties broken by the other of acc / norm_edit)."""
+        other = "norm_edit" if key == "acc" else "acc"
+        score = lambda m: (m.get(key, float("-inf")), m.get(other, float("-inf")))  # noqa: E731
+        return bool(self.trained) and score(self.trained) > score(self.start)
 
 
 def train_config(optim: OptimCfg, task: TrainTask, out_dir: Path, *, device: str, seed: int,
@@ -51,7 +59,7 @@ def finished_stage(out_dir: Path) -> StageResult | None:
     if not done.is_file():
         return None
     d = json.loads(done.read_text())
-    return StageResult(d["start"], d["best"], out_dir / CHECKPOINT_DIR / "best.pt", d["epochs"])
+    return StageResult(d["start"], d["best"], out_dir / CHECKPOINT_DIR / "best.pt", d["epochs"], d.get("trained", {}))
 
 
 def copy_stage(src: Path, dst: Path) -> StageResult:
@@ -92,9 +100,15 @@ def run_stage(task: TrainTask, out_dir: Path, cfg: LoopConfig, *, sink: EventSin
 
     outer = sink or JsonlSink(out_dir / "metrics.jsonl")
 
+    trained_file = out_dir / "trained.json"  # the best validation metrics training reached (kept across resumes)
+
     def stage_sink(event: Event) -> None:
         if isinstance(event, Metrics) and event.epoch == 0:  # fit's evaluation of the start weights
             start_file.write_text(json.dumps(event.values, indent=2))
+        elif isinstance(event, Metrics):
+            seen = json.loads(trained_file.read_text()) if trained_file.is_file() else None
+            if seen is None or _key(event.values, task) > _key(seen, task):
+                trained_file.write_text(json.dumps({**event.values, "epoch": event.epoch}, indent=2))
         outer(event)
 
     cfg = cfg.model_copy(update={"resume": str(latest) if latest.is_file() else None, "output_dir": str(out_dir),
@@ -104,6 +118,12 @@ def run_stage(task: TrainTask, out_dir: Path, cfg: LoopConfig, *, sink: EventSin
         raise StopRequested(f"stop requested in {out_dir} at epoch {result.epoch}, step {result.step}")
     start = json.loads(start_file.read_text())
     best = dict(read_checkpoint(best_path)["meta"].metrics)
-    done.write_text(json.dumps({"start": start, "best": best, "epochs": cfg.epochs}, indent=2))
-    return StageResult(start, best, best_path, cfg.epochs)
+    trained = json.loads(trained_file.read_text()) if trained_file.is_file() else {}
+    done.write_text(json.dumps({"start": start, "best": best, "epochs": cfg.epochs, "trained": trained}, indent=2))
+    return StageResult(start, best, best_path, cfg.epochs, trained)
+
+
+def _key(metrics: Mapping[str, Any], task: TrainTask) -> tuple[float, float]:
+    tie = getattr(task, "tiebreak_metric", None)
+    return float(metrics.get(task.selection_metric, float("-inf"))), float(metrics.get(tie, float("-inf")))
 
