@@ -13,6 +13,7 @@ from semiocr.core.data.synth import SynthConfig
 DEMO_DATASET = "demo"
 DET_PRESET = "PP-OCRv4-mobile-det"
 REC_PRESET = "PP-OCRv4-mobile-rec"
+LARGE_PRESET = "PP-OCRv6-small-rec"
 
 
 def _optim(epochs: int, warmup_steps: int, lr: float, batch_size: int = 16) -> dict[str, Any]:
@@ -24,9 +25,9 @@ def lmssl_preset(epochs: tuple[int, int, int], warmup_steps: tuple[int, int, int
                  lr: float = 5e-4) -> dict[str, Any]:
     """LMSSL run config (``LmsslConfig`` fields, without ``data.root`` / ``output_dir``) sized for a 2-core CPU.
 
-    Both roles start from the imported PP-OCRv4 mobile recognizer (its Latin/digit rows cover the generated
-    alphabet; the CTC head is rebuilt for the dataset's dict keeping those rows): the server-size large model
-    needs a GPU to train in minutes. The large model fine-tunes on the labelled lines, then learns from its own
+    The large model is PP-OCRv6 small (5.3 M parameters, imported), the small one PP-OCRv4 mobile (2.7 M, the
+    seed's small model), both from their imported weights (their dicts cover the generated alphabet; each CTC
+    head is rebuilt for the dataset's dict keeping those rows). The large model fine-tunes on the labelled lines, then learns from its own
     confident pseudo-labels (``rounds``); its final pseudo-labels teach the small one. Frame-level KL is off
     (``kd_weight: 0``): a teacher forward pass per student step would double the CPU time of distillation.
     Batches of 16 (peak memory 6.7 GB; batches of 8 halve it, but a loss spike in a round then blew up the BN
@@ -36,15 +37,16 @@ def lmssl_preset(epochs: tuple[int, int, int], warmup_steps: tuple[int, int, int
     every imported weight by about ``lr``. ``epochs`` and ``warmup_steps`` are per stage: large warm-up, each
     round, distillation (a warm-up of about half an epoch each).
     """
-    model = {"arch": REC_PRESET, "pretrained": REC_PRESET}
+    large = {"arch": LARGE_PRESET, "pretrained": LARGE_PRESET}
+    small = {"arch": REC_PRESET, "pretrained": REC_PRESET}
     return {
         "mode": "joint", "device": "auto", "seed": 0,
         "data": {"use_space": True, "max_width": 640, "eval_batch_size": 32},
-        "teacher": {"model": model, "warmup": _optim(epochs[0], warmup_steps[0], lr), "rounds": rounds,
+        "teacher": {"model": large, "warmup": _optim(epochs[0], warmup_steps[0], lr), "rounds": rounds,
                     "round_optim": _optim(epochs[1], warmup_steps[1], round(0.6 * lr, 12)),
                     "pseudo": {"threshold": 0.9, "top_fraction_start": 0.6, "top_fraction_step": 0.2},
                     "labelled_share": 0.33, "ema_decay": 0.95, "ema_warmup_steps": 20},
-        "student": {"model": model, "optim": _optim(epochs[2], warmup_steps[2], lr), "warmup_supervised": False,
+        "student": {"model": small, "optim": _optim(epochs[2], warmup_steps[2], lr), "warmup_supervised": False,
                     "pseudo": {"threshold": 0.95, "top_fraction_start": 0.6}, "labelled_share": 0.3,
                     "kd_weight": 0.0},
     }
