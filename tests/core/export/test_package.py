@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
+import httpx
 import numpy as np
 import onnx
 import pytest
-from fastapi.testclient import TestClient
 from runtime_venv import clean_env, make_runtime_venv
 from typer.testing import CliRunner
 
@@ -25,7 +27,7 @@ from semiocr.core.export.samples import sample_lines
 from semiocr.core.inference.pipeline import build_pipeline
 from semiocr.runtime.images import decode_image_bytes
 from semiocr.runtime.integrity import compare_lines, write_sums
-from semiocr.runtime.offline import create_package_app, reading
+from semiocr.runtime.offline import reading
 
 DET, REC = "PP-OCRv4-mobile-det", "PP-OCRv4-mobile-rec"
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("single_thread")]
@@ -121,16 +123,39 @@ def test_a_changed_expectation_fails_the_self_test(built, tmp_path: Path) -> Non
         res.stdout
 
 
-def test_serve_requires_the_token(built) -> None:
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_from_the_unzipped_folder_requires_the_token(built) -> None:
     _, root, _ = built
-    client = TestClient(create_package_app(root, token="s3cret"))
-    assert client.get("/health").json()["models"]["rec"]["arch"] == REC
-    page = (root / "selftest" / "page_0.png").read_bytes()
-    assert client.post("/v1/ocr", files={"file": ("p.png", page)}).status_code == 401
-    assert client.post("/v1/ocr", files={"file": ("p.png", page)},
-                       headers={"Authorization": "Bearer wrong"}).status_code == 401
-    ok = client.post("/v1/ocr", files={"file": ("p.png", page)}, headers={"Authorization": "Bearer s3cret"})
-    assert ok.status_code == 200 and [ln["text"] for ln in ok.json()["lines"]][:2] == ["source 42.50 ON-3", "invoice"]
+    port, env = _free_port(), {**clean_env(), "SEMIOCR_TEST_PKG_TOKEN": "s3cret"}
+    server = subprocess.Popen([sys.executable, "-m", "semiocr_runtime", "serve", "--port", str(port), "--threads", "1",
+                               "--token-env", "SEMIOCR_TEST_PKG_TOKEN"], cwd=root, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert server.poll() is None and time.monotonic() < deadline, "the service did not start"
+            try:
+                health = httpx.get(f"{url}/health", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        assert health.status_code == 200 and health.json()["models"]["rec"]["arch"] == REC
+        page = {"file": ("p.png", (root / "selftest" / "page_0.png").read_bytes())}
+        assert httpx.post(f"{url}/v1/ocr", files=page, timeout=60).status_code == 401
+        assert httpx.post(f"{url}/v1/ocr", files=page, headers={"Authorization": "Bearer s3cre"},
+                          timeout=60).status_code == 401
+        ok = httpx.post(f"{url}/v1/ocr", files=page, headers={"Authorization": "Bearer s3cret"}, timeout=60)
+        assert ok.status_code == 200
+        assert [ln["text"] for ln in ok.json()["lines"]][:2] == ["source 42.50 ON-3", "invoice"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def test_int8_is_kept_when_the_recognizer_holds(tmp_path: Path) -> None:
