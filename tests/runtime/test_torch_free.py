@@ -157,7 +157,8 @@ def facts() -> dict:
 def test_every_runtime_module_imports_without_torch(facts: dict) -> None:
     assert {"semiocr.runtime.charset", "semiocr.runtime.ctc", "semiocr.runtime.det_postprocess",
             "semiocr.runtime.det_preprocess", "semiocr.runtime.draw", "semiocr.runtime.images",
-            "semiocr.runtime.pipeline", "semiocr.runtime.rec_preprocess"} <= set(facts["modules"])
+            "semiocr.runtime.pipeline", "semiocr.runtime.rec_preprocess", "semiocr.runtime.integrity",
+            "semiocr.runtime.offline"} <= set(facts["modules"])
     assert facts["torch_loaded"] == []
 
 

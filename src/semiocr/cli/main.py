@@ -11,6 +11,7 @@ from semiocr.cli.deploy import deploy_app
 from semiocr.cli.det import eval_det
 from semiocr.cli.evals import evals_app
 from semiocr.cli.evaluate import eval_app
+from semiocr.cli.export import export_app
 from semiocr.cli.ocr import predict_ocr
 from semiocr.cli.predict import predict_app
 from semiocr.cli.runs import runs_app
@@ -45,6 +46,7 @@ app.add_typer(predict_app, name="predict")
 app.add_typer(runs_app, name="runs")
 app.add_typer(weights_app, name="weights")
 app.add_typer(evals_app, name="evals")
+app.add_typer(export_app, name="export")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(deploy_app, name="deploy")
 app.command("worker")(worker)

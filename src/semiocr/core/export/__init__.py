@@ -1,0 +1,1 @@
+"""Export: weights → checked, self-describing ONNX files (``onnx``) and offline OCR packages (``package``)."""
