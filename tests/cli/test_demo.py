@@ -21,7 +21,8 @@ TINY = SynthConfig(n_train=4, n_val=2, n_test=1, n_unlabeled=3, pages_train=1, p
 def test_demo_generates_validates_registers(tmp_path, fresh_home, capsys):
     ctx = run_demo(tmp_path / "out", steps=STEPS[:3], synth=TINY)
     assert [name for name, _ in STEPS] == ["generate", "validate", "register", "train lmssl (joint)",
-                                           "evaluate small", "full-page ocr", "summary"]
+                                           "evaluate small", "full-page ocr", "offline package", "ocr service",
+                                           "summary"]
     assert (tmp_path / "out" / "report" / "report.json").is_file()
     assert (tmp_path / "out" / "report" / "label_length.png").is_file()
     [ds] = DatasetStore().list()
@@ -145,7 +146,10 @@ def test_quick_demo_end_to_end(tmp_path, fresh_home):
     # chance for an exact match of a random 2–10 character line is ~0; the imported weights read most lines
     assert h["small_val_acc_final"] > 0.2 and h["small_test_acc"] > 0.2 and h["small_test_cer"] < 0.5
     assert h["ocr_hmean"] > 0.5 and 0 < h["pseudo_kept"] <= h["pseudo_pool"] == QUICK.synth.n_unlabeled
-    assert "[7/7] summary" in result.output and "done in" in result.output
+    assert "[9/9] summary" in result.output and "done in" in result.output
+    assert (out / "package" / "semiocr-demo-ocr.zip").is_file() and "verify passed" in result.output
+    answer = json.loads((out / "service_answer.json").read_text())
+    assert answer["answer"]["lines"] and "answered POST /v1/ocr with a new token" in result.output
 
 
 def test_an_output_folder_of_another_preset_is_refused(tmp_path, fresh_home):

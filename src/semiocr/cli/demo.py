@@ -5,7 +5,9 @@ one line for the console. The steps: generate a synthetic dataset, validate it (
 it in the workspace (``SEMIOCR_HOME``, set to ``DIR/workspace`` unless already set), run a joint LMSSL job on it
 (large model semi-supervised → pseudo-labels → distilled small model), evaluate the best small model on the
 test split, read one or two generated pages with the imported PP-OCRv4 mobile detector chained with that small
-model, and print a summary of every output path and the headline numbers (also ``DIR/summary.md``).
+model, export that small model with the detector as an offline package and check it (``verify``), serve it and
+answer one OCR request with a new token, and print a summary of every output path and the headline numbers (also
+``DIR/summary.md``).
 
 Sizes live in a ``DemoPreset`` (``DEMO``, or ``QUICK`` with ``--quick`` for a smoke run). Every step calls
 the same public API as the CLI (``run_lmssl``, ``evaluate_samples``, ``build_pipeline``, ``evaluate_e2e``).
@@ -23,6 +25,7 @@ from pathlib import Path
 
 import typer
 
+from semiocr.cli.demo_deploy import step_package, step_serve
 from semiocr.cli.demo_presets import DEMO, QUICK, DemoContext, DemoPreset
 from semiocr.cli.demo_steps import (
     step_evaluate,
@@ -43,6 +46,8 @@ STEPS: list[tuple[str, Callable[[DemoContext], str]]] = [
     ("train lmssl (joint)", step_lmssl),
     ("evaluate small", step_evaluate),
     ("full-page ocr", step_ocr),
+    ("offline package", step_package),
+    ("ocr service", step_serve),
     ("summary", step_summary),
 ]
 

@@ -27,9 +27,10 @@ def lmssl_preset(epochs: tuple[int, int, int], warmup_steps: tuple[int, int, int
 
     The large model is PP-OCRv6 small (5.3 M parameters, imported), the small one PP-OCRv4 mobile (2.7 M, the
     seed's small model), both from their imported weights (their dicts cover the generated alphabet; each CTC
-    head is rebuilt for the dataset's dict keeping those rows). The large model fine-tunes on the labelled lines, then learns from its own
-    confident pseudo-labels (``rounds``); its final pseudo-labels teach the small one. Frame-level KL is off
-    (``kd_weight: 0``): a teacher forward pass per student step would double the CPU time of distillation.
+    head is rebuilt for the dataset's dict keeping those rows). The large model fine-tunes on the labelled lines,
+    then learns from its own confident pseudo-labels (``rounds``); its final pseudo-labels teach the small one.
+    Frame-level KL is off (``kd_weight: 0``): a teacher forward pass per student step would double the CPU time
+    of distillation.
     Batches of 16 (peak memory 6.7 GB; batches of 8 halve it, but a loss spike in a round then blew up the BN
     running variances and the round's val accuracy fell to 0). The EMA (decay 0.95, about the last 20 steps)
     suits rounds of a few dozen steps, which start at full decay. ``lr`` is the AdamW rate of the warm-up and

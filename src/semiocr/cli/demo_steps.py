@@ -171,6 +171,8 @@ def _outputs(ctx: DemoContext) -> list[tuple[str, str]]:
             ("summary table", r.get("summary_table")), ("best large weights", r.get("large_best")),
             ("best small weights", r.get("small_best")), ("evaluation report (test.txt)", r.get("eval_dir"))]
     rows += [("OCR picture", p) for p in r.get("ocr_pictures", [])]
+    rows += [("offline package (unzip; python -m semiocr_runtime verify | ocr | serve)", r.get("package")),
+             ("OCR service answer to one request", r.get("service_answer"))]
     return [(name, str(path)) for name, path in rows if path is not None]
 
 
