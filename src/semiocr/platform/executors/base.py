@@ -43,7 +43,14 @@ class Outcome:
 
 
 class Executor(Protocol):
-    """Starts, watches and stops attempts; ``handle`` is what the run row stores (pid, submission id)."""
+    """Starts, watches and stops attempts; ``handle`` is what the run row stores (pid, submission id).
+
+    ``start`` is idempotent per attempt: starting an attempt that is already started returns its handle and runs
+    nothing more. An executor whose handle is known before the attempt starts (Ray: the submission id) also has
+    ``handle_for(attempt) -> str``; the scheduler then records the handle before calling ``start``, so a worker
+    that dies in between leaves a handle naming no job (reported as failed by ``poll``), never a job that the
+    database does not know.
+    """
 
     name: str
 
@@ -54,7 +61,8 @@ class Executor(Protocol):
     def stop(self, handle: str, grace_s: float) -> None: ...
 
     def capacity_gpus(self) -> int | None:
-        """GPUs free for new attempts (None: no limit, e.g. CPU-only runs on a local worker)."""
+        """GPUs free for new attempts (None: no limit; negative: nothing can start now, e.g. the cluster does not
+        answer)."""
         ...
 
 
