@@ -53,6 +53,7 @@ class RayHead:
     def command(self) -> list[str]:
         cmd = [ray_cli(), "start", "--head", "--block", f"--num-cpus={self.cpus}", f"--num-gpus={self.gpus}",
                "--disable-usage-stats", "--include-dashboard=true", "--dashboard-host=127.0.0.1",
+               "--node-ip-address=127.0.0.1",
                "--object-store-memory=100000000", f"--temp-dir={self.temp_dir}"]
         return cmd + [f"--{name}={port}" for name, port in self.ports.items()]
 

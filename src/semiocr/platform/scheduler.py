@@ -81,8 +81,10 @@ class Scheduler:
 
     def _claim(self, s: Session) -> Run | None:
         st.check_transition(st.QUEUED, st.RUNNING)
-        free = self.executor.capacity_gpus()
         pick = select(Run.id).where(Run.state == st.QUEUED, Run.executor == self.executor.name)
+        if s.scalar(pick.limit(1)) is None:
+            return None  # nothing queued: the executor's capacity (a cluster query for Ray) is not needed
+        free = self.executor.capacity_gpus()
         if free is not None:
             pick = pick.where(Run.gpus <= free)
         pick = pick.order_by(Run.queued_at, Run.id).limit(1)
