@@ -189,7 +189,9 @@ def test_a_head_restart_fails_the_running_run_and_resume_finishes_it_on_the_new_
     from semiocr.platform.executors.ray import RayExecutor
 
     head: RayHead = request.getfixturevalue("ray_head")
-    run_id = submit(rec_config(data, epochs=6, save_interval_steps=2), executor="ray")
+    # two GPUs: torchrun and its ranks (each in its own session) must all end with the head; 2 steps per epoch, and
+    # epochs enough to outlast the second or two its supervisor takes to die
+    run_id = submit(rec_config(data, epochs=40, eval_interval=20, save_interval_steps=2), executor="ray", gpus=2)
     sched = scheduler(RayExecutor(head.address, stop_wait_s=GRACE, log_interval_s=0.5))
     latest = lambda: any(e["kind"] == "checkpoint" and e["type"] == "latest" for e in events(run_id))  # noqa: E731
     deadline = time.monotonic() + 60
@@ -206,8 +208,10 @@ def test_a_head_restart_fails_the_running_run_and_resume_finishes_it_on_the_new_
         assert row(run_id).state == "running"
     deadline = time.monotonic() + 15
     while processes_naming(config):  # the job stopped with its supervisor: no orphan trains beside the resume
-        assert time.monotonic() < deadline, "the job outlived its Ray head"
+        assert time.monotonic() < deadline, f"the job outlived its Ray head: {processes_naming(config)}"
         time.sleep(0.2)
+    ends = [(e["reason"], e["step"]) for e in events(run_id) if e["kind"] == "end"]
+    assert ("finished", 40 * 2) not in ends, ends  # it did not train on to the end
     head.start()
     run = drive(sched, run_id, pause=0.2)
     assert run.state == "failed" and "has no job" in run.exit_reason and "resume" in run.exit_reason
@@ -215,4 +219,5 @@ def test_a_head_restart_fails_the_running_run_and_resume_finishes_it_on_the_new_
     resume(run_id)
     run = drive(sched, run_id, pause=0.2)
     assert run.state == "succeeded" and run.attempt == 2, run.exit_reason
-    assert [e["start_step"] for e in events(run_id) if e["kind"] == "start"][-1] > 0  # continued from a checkpoint
+    starts = [e for e in events(run_id) if e["kind"] == "start"]
+    assert starts[-1]["start_step"] > 0 and starts[-1]["world_size"] == 2  # continued from a checkpoint

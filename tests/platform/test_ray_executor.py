@@ -90,8 +90,9 @@ def test_start_submits_the_entry_command_with_its_gpus_grace_and_environment(exe
     assert handle == executor.handle_for(attempt) == "semiocr-ns-run-7-attempt-2"
     [sub] = fake.submitted
     assert sub["submission_id"] == handle and sub["entrypoint_num_gpus"] == 2
-    assert sub["entrypoint"].startswith("exec /py -m semiocr.platform.executors.ray_entry -- /py -m "
-                                        "torch.distributed.run --standalone --nproc_per_node=2 -m semiocr.cli.main")
+    entry = "/py -m semiocr.platform.executors.ray_entry --"  # before torchrun and before each of its ranks
+    assert sub["entrypoint"].startswith(f"exec {entry} /py -m torch.distributed.run --standalone --nproc_per_node=2 "
+                                        f"--no-python {entry} /py -m semiocr.cli.main train job")
     assert str(attempt.config_path) in sub["entrypoint"] and str(attempt.events_path) in sub["entrypoint"]
     env = sub["runtime_env"]["env_vars"]
     assert env["RAY_JOB_STOP_WAIT_TIME_S"] == "30"  # Ray parses an integer
@@ -120,6 +121,8 @@ def test_a_submission_without_answer_is_stopped_and_reported(executor, fake, att
     ("SUCCEEDED", 0, None, "succeeded: epoch 2\n", "succeeded", None),
     ("STOPPED", None, None, "stopped: epoch 1, step 3; outputs in /o; run the same command again to resume\n",
      "stopped", "stopped on request; resume continues"),
+    ("STOPPED", None, None, "stopped: epoch 1, step 3; …\n" + "torchrun: SignalException traceback\n" * 30,
+     "stopped", "stopped on request"),  # torchrun logs its own shutdown after the ranks' stop messages
     ("STOPPED", None, None, "epoch 1 step 2/4\n", "stopped", "stopped by Ray before the job saved a checkpoint"),
     ("FAILED", 3, "exit code 3", "", "stopped", "stopped on request"),
     ("FAILED", 2, "exit code 2", "error: data_dir: /nope: not found\n", "failed", "bad input: error: data_dir: /nope"),

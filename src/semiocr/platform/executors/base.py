@@ -25,15 +25,18 @@ class Attempt:
     overrides: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()  # e.g. SEMIOCR_USER: whose marked weights the job may name
 
-    def command(self, python: str) -> list[str]:
-        """The entry command: the same ``semiocr train job`` for every executor (torchrun for several GPUs)."""
+    def command(self, python: str, wrapper: tuple[str, ...] = ()) -> list[str]:
+        """The entry command: the same ``semiocr train job`` for every executor (torchrun for several GPUs).
+        ``wrapper`` prefixes every process of the job: the single one, or torchrun and each of its ranks."""
         args = ["-m", "semiocr.cli.main", "train", "job", "-c", str(self.config_path), "--events",
                 str(self.events_path)]
         for o in self.overrides:
             args += ["-o", o]
         if self.gpus > 1:
-            return [python, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={self.gpus}", *args]
-        return [python, *args]
+            torchrun = [*wrapper, python, "-m", "torch.distributed.run", "--standalone",
+                        f"--nproc_per_node={self.gpus}"]
+            return [*torchrun, "--no-python", *wrapper, python, *args] if wrapper else [*torchrun, *args]
+        return [*wrapper, python, *args]
 
 
 @dataclass(frozen=True)

@@ -138,10 +138,10 @@ class RayExecutor:
         return f"semiocr-{self.namespace}-run-{attempt.run_id}-attempt-{attempt.attempt}"
 
     def entrypoint(self, attempt: Attempt) -> str:
-        """The shell command Ray runs: the attempt's command behind the ``ray_entry`` wrapper (``exec``: no shell
-        stays between the job and Ray's supervisor)."""
-        cmd = [self.python, "-m", "semiocr.platform.executors.ray_entry", "--", *attempt.command(self.python)]
-        return "exec " + shlex.join(cmd)
+        """The shell command Ray runs: the attempt's command with every process (torchrun and its ranks too)
+        behind the ``ray_entry`` wrapper; ``exec``: no shell stays between the job and Ray's supervisor."""
+        wrapper = (self.python, "-m", "semiocr.platform.executors.ray_entry", "--")
+        return "exec " + shlex.join(attempt.command(self.python, wrapper))
 
     def job_env(self, attempt: Attempt) -> dict[str, str]:
         settings = get_settings()
@@ -303,8 +303,9 @@ def free_gpus(node_gpus: dict[str, float], jobs: list[Any]) -> int:
 
 
 def _stopped_itself(log_path: Path) -> bool:
-    """Whether the job's log ends with its own stop message (``semiocr train``: "stopped: …")."""
+    """Whether the attempt's log has the job's own stop message (``semiocr train``: "stopped: …"; torchrun may
+    log its own shutdown after it)."""
     if not log_path.is_file():
         return False
-    lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-20:]
-    return any(line.startswith("stopped: ") for line in lines)
+    with log_path.open(encoding="utf-8", errors="replace") as f:
+        return any(line.startswith("stopped: ") for line in f)

@@ -1,11 +1,13 @@
 """The entry wrapper of Ray jobs: ``python -m semiocr.platform.executors.ray_entry -- <command…>``.
 
-Ray starts a job's entrypoint as a child of the job's supervisor actor. When the supervisor dies with its node
-or head (``ray stop --force``, a crashed head), Ray's own clean-up does not reliably reach the job's processes:
-the training would go on beside the attempt that resumes it. So the wrapper asks Linux to send the job SIGTERM
-when its parent dies (``PR_SET_PDEATHSIG``; kept across ``exec``) and then becomes the attempt's command. The
-job handles SIGTERM like a stop request (saves ``latest.pt``, exits with code 3). Elsewhere than Linux it only
-runs the command.
+Ray starts a job's entrypoint (a shell command) as a child of the job's supervisor actor. When the supervisor
+dies with its node or head (``ray stop --force``, a crashed head), Ray's clean-up does not reach all the job's
+processes: a process below the shell, or a torchrun rank (torchrun starts each in its own session), goes on
+training beside the attempt that resumes it. So the Ray executor puts this wrapper in front of every process of
+the job (``exec``-ed by the shell, and by torchrun for each rank): it asks Linux to send the process SIGTERM when
+its parent dies (``PR_SET_PDEATHSIG``, kept across ``exec``) and then becomes the command. The job handles
+SIGTERM like a stop request (saves ``latest.pt``, exits with code 3) unless it is killed first. Elsewhere than
+Linux the wrapper only runs the command.
 """
 
 from __future__ import annotations
