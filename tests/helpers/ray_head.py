@@ -3,7 +3,8 @@ two CPUs, the dashboard (Jobs API) on a free port and its own temporary director
 
 The head is this process's child (``--block``): stopping or crashing it ends only its own processes (``ray stop``
 would end every Ray process of the machine, other people's too); its processes share the head's fate (Ray's
-kernel fate sharing) and any that outlive it are found by the temporary directory in their command line.
+kernel fate sharing), and ``stop`` ends any that outlive it: those of its process tree, and those whose command
+line names its temporary directory.
 """
 
 from __future__ import annotations
@@ -94,8 +95,11 @@ class RayHead:
         self._reap_leftovers()
 
     def stop(self) -> None:
-        """Stop the head (SIGTERM, SIGKILL after 30 s) and end whatever of it is left."""
+        """Stop the head (SIGTERM, SIGKILL after 30 s) and end whatever of its process tree is left (some of its
+        processes rename themselves, so the temporary directory does not find them all)."""
+        tree: dict[int, str] = {}
         if self.proc is not None and self.proc.poll() is None:
+            tree = descendants(self.proc.pid)
             self.proc.terminate()
             try:
                 self.proc.wait(timeout=30)
@@ -103,6 +107,12 @@ class RayHead:
                 self.proc.kill()
                 self.proc.wait()
         self._reap_leftovers()
+        deadline = time.monotonic() + 10
+        while (alive := [p for p, cmd in tree.items() if cmdline(p) == cmd]) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        for pid in alive:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
 
     def close(self) -> None:
         self.stop()
@@ -121,17 +131,47 @@ class RayHead:
                 os.kill(pid, signal.SIGKILL)
 
 
+def _stat(pid: int) -> list[str]:
+    """The fields of ``/proc/<pid>/stat`` after the command name (state, ppid, …); empty when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+def cmdline(pid: int) -> str | None:
+    """The command line of a live process (None: gone or a zombie)."""
+    try:
+        text = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return None
+    stat = _stat(pid)
+    return text if stat and stat[0] != "Z" else None
+
+
+def descendants(pid: int) -> dict[int, str]:
+    """The live processes below ``pid``, with their command lines."""
+    children: dict[int, list[int]] = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and len(stat := _stat(int(proc.name))) > 1:
+            children.setdefault(int(stat[1]), []).append(int(proc.name))
+    found: dict[int, str] = {}
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if (cmd := cmdline(child)) is not None:
+                found[child] = cmd
+            todo.append(child)
+    return found
+
+
 def processes_naming(text: str) -> list[int]:
     """Pids of live processes (not zombies, not this one) whose command line contains ``text``."""
     found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit() or int(proc.name) == os.getpid():
             continue
-        try:
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if text in cmdline and state != "Z":
+        cmd = cmdline(int(proc.name))
+        if cmd is not None and text in cmd:
             found.append(int(proc.name))
     return found
