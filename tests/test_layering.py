@@ -182,6 +182,14 @@ def test_layer_never_imports(package: str, forbidden: list[str]) -> None:
     assert not bad, "\n".join(bad)
 
 
+def test_ray_is_imported_only_inside_functions_of_the_ray_executor() -> None:
+    """Ray is an optional extra (``semiocr[ray]``): importing any module must not need it."""
+    bad = [f"{imp.where()}: {m} imports {imp.target}" for m in layer("semiocr") for imp in imports_of(m)
+           if in_package(imp.target, ["ray"]) and (m != "semiocr.platform.executors.ray" or not imp.nested)]
+    assert not bad, "\n".join(bad)
+    assert any(in_package(imp.target, ["ray"]) for imp in imports_of("semiocr.platform.executors.ray"))
+
+
 def test_runtime_imports_nothing_of_semiocr_outside_itself() -> None:
     bad = [f"{imp.where()}: {m} imports {imp.target}" for m in layer("semiocr.runtime") for imp in imports_of(m)
            if in_package(imp.target, ["semiocr"]) and not in_package(imp.target, ["semiocr.runtime"])]

@@ -29,8 +29,8 @@ def row(run_id: int) -> Run:
 
 
 def drive(sched: Scheduler, run_id: int, until: tuple[str, ...] = ("succeeded", "stopped", "failed"),
-          timeout: float = 120.0, on_tick=None) -> Run:
-    """Tick ``sched`` until run ``run_id`` reaches one of ``until``."""
+          timeout: float = 120.0, on_tick=None, pause: float = 0.05) -> Run:
+    """Tick ``sched`` (every ``pause`` seconds) until run ``run_id`` reaches one of ``until``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         sched.tick()
@@ -39,7 +39,7 @@ def drive(sched: Scheduler, run_id: int, until: tuple[str, ...] = ("succeeded", 
             on_tick(run)
         if run.state in until:
             return run
-        time.sleep(0.05)
+        time.sleep(pause)
     raise AssertionError(f"run {run_id} still {row(run_id).state} after {timeout} s")
 
 

@@ -181,3 +181,34 @@ def test_a_cancelled_run_is_never_started(platform_db, user_env, tmp_path):
         rs.cancel(s, local_user(s), run_id)
     Scheduler(RecordingExecutor(started, threading.Lock())).tick()
     assert started == [] and row(run_id).state == "draft"
+
+
+class KnownHandleExecutor(RecordingExecutor):
+    """Knows each attempt's handle before starting it (like Ray's submission id); records the handle the database
+    held when ``start`` was called; refuses the runs in ``refuse``."""
+
+    def __init__(self, seen: list[str | None], refuse: set[int]):
+        super().__init__([], threading.Lock())
+        self.seen, self.refuse = seen, refuse
+
+    def handle_for(self, attempt: Attempt) -> str:
+        return f"job-{attempt.run_id}-{attempt.attempt}"
+
+    def start(self, attempt: Attempt) -> str:
+        self.seen.append(row(attempt.run_id).handle)  # read in another session: committed before the start
+        if attempt.run_id in self.refuse:
+            raise RuntimeError("the cluster said no")
+        return self.handle_for(attempt)
+
+
+def test_a_handle_known_in_advance_is_recorded_before_the_attempt_starts(platform_db, user_env, tmp_path):
+    ok, refused = submit(rec_config(tmp_path)), submit(rec_config(tmp_path))
+    seen: list[str | None] = []
+    sched = Scheduler(KnownHandleExecutor(seen, refuse={refused}), max_running=2)
+    sched.tick()
+    assert seen == [f"job-{ok}-1", f"job-{refused}-1"]
+    assert row(ok).state == "running" and row(ok).handle == f"job-{ok}-1"
+    failed = row(refused)
+    assert failed.state == "failed" and failed.exit_reason == "local executor could not start it: the cluster said no"
+    sched.tick()
+    assert row(ok).state == "succeeded"

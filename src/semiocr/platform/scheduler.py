@@ -1,7 +1,8 @@
 """The scheduler: claims queued runs atomically, hands each to an executor, watches it (events, stop requests,
 heartbeats) and records how it ended. Several schedulers may share one database: a claim is one UPDATE guarded
-by the run's state (with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so each run executes exactly once; runs of a
-worker that stopped heartbeating are marked failed (and resumable) by the others."""
+by the run's state (with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so each run executes exactly once; a handle
+the executor knows in advance (a Ray submission id) is committed with the claim, before the attempt starts; runs of
+a worker that stopped heartbeating are marked failed (and resumable) by the others."""
 
 from __future__ import annotations
 
@@ -80,8 +81,10 @@ class Scheduler:
 
     def _claim(self, s: Session) -> Run | None:
         st.check_transition(st.QUEUED, st.RUNNING)
-        free = self.executor.capacity_gpus()
         pick = select(Run.id).where(Run.state == st.QUEUED, Run.executor == self.executor.name)
+        if s.scalar(pick.limit(1)) is None:
+            return None  # nothing queued: the executor's capacity (a cluster query for Ray) is not needed
+        free = self.executor.capacity_gpus()
         if free is not None:
             pick = pick.where(Run.gpus <= free)
         pick = pick.order_by(Run.queued_at, Run.id).limit(1)
@@ -95,6 +98,7 @@ class Scheduler:
         return s.get(Run, claimed, populate_existing=True) if claimed is not None else None
 
     def _claim_and_start(self) -> bool:
+        handle_for = getattr(self.executor, "handle_for", None)
         with session(self.url) as s:
             run = self._claim(s)
             if run is None:
@@ -103,11 +107,24 @@ class Scheduler:
             attempt.config_path.parent.mkdir(parents=True, exist_ok=True)
             attempt.config_path.write_text(yaml.safe_dump(run.config, sort_keys=False, allow_unicode=True),
                                            encoding="utf-8")
-            try:
-                run.handle = self.executor.start(attempt)
-            except Exception as e:  # noqa: BLE001 - any start failure is the run's failure, recorded with its reason
-                rs.transition(run, st.FAILED, f"{self.executor.name} executor could not start it: {e}")
+            if handle_for is None:  # the handle exists once the attempt runs (local: its pid)
+                try:
+                    run.handle = self.executor.start(attempt)
+                except Exception as e:  # noqa: BLE001 - any start failure is the run's failure, with its reason
+                    rs.transition(run, st.FAILED, self._start_failure(e))
+                return True
+            run.handle = handle = handle_for(attempt)  # on record (committed) before anything is submitted
+        try:
+            self.executor.start(attempt)
+        except Exception as e:  # noqa: BLE001
+            with session(self.url) as s:
+                run = s.get(Run, attempt.run_id)
+                if run.state == st.RUNNING and run.handle == handle:
+                    rs.transition(run, st.FAILED, self._start_failure(e))
         return True
+
+    def _start_failure(self, e: Exception) -> str:
+        return f"{self.executor.name} executor could not start it: {e}"
 
     # -- watching ------------------------------------------------------------------------------------------
     def _watch(self, s: Session, run: Run) -> None:
@@ -141,6 +158,8 @@ class Scheduler:
             host = (run.worker or "").rsplit(":", 1)[0]
             if run.executor == "local" and host == socket.gethostname() and run.handle and pid_alive(int(run.handle)):
                 kill_group(int(run.handle), signal.SIGKILL)
+            elif run.executor == self.executor.name != "local" and run.handle:  # e.g. a Ray job: stopped (saves)
+                self.executor.stop(run.handle, self.grace_s)
             rs.transition(run, st.FAILED, f"worker {run.worker} stopped heartbeating (last "
                                           f"{run.heartbeat_at}); resume continues from the last checkpoint")
 

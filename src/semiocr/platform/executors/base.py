@@ -25,15 +25,18 @@ class Attempt:
     overrides: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()  # e.g. SEMIOCR_USER: whose marked weights the job may name
 
-    def command(self, python: str) -> list[str]:
-        """The entry command: the same ``semiocr train job`` for every executor (torchrun for several GPUs)."""
+    def command(self, python: str, wrapper: tuple[str, ...] = ()) -> list[str]:
+        """The entry command: the same ``semiocr train job`` for every executor (torchrun for several GPUs).
+        ``wrapper`` prefixes every process of the job: the single one, or torchrun and each of its ranks."""
         args = ["-m", "semiocr.cli.main", "train", "job", "-c", str(self.config_path), "--events",
                 str(self.events_path)]
         for o in self.overrides:
             args += ["-o", o]
         if self.gpus > 1:
-            return [python, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={self.gpus}", *args]
-        return [python, *args]
+            torchrun = [*wrapper, python, "-m", "torch.distributed.run", "--standalone",
+                        f"--nproc_per_node={self.gpus}"]
+            return [*torchrun, "--no-python", *wrapper, python, *args] if wrapper else [*torchrun, *args]
+        return [*wrapper, python, *args]
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,14 @@ class Outcome:
 
 
 class Executor(Protocol):
-    """Starts, watches and stops attempts; ``handle`` is what the run row stores (pid, submission id)."""
+    """Starts, watches and stops attempts; ``handle`` is what the run row stores (pid, submission id).
+
+    ``start`` is idempotent per attempt: starting an attempt that is already started returns its handle and runs
+    nothing more. An executor whose handle is known before the attempt starts (Ray: the submission id) also has
+    ``handle_for(attempt) -> str``; the scheduler then records the handle before calling ``start``, so a worker
+    that dies in between leaves a handle naming no job (reported as failed by ``poll``), never a job that the
+    database does not know.
+    """
 
     name: str
 
@@ -54,7 +64,8 @@ class Executor(Protocol):
     def stop(self, handle: str, grace_s: float) -> None: ...
 
     def capacity_gpus(self) -> int | None:
-        """GPUs free for new attempts (None: no limit, e.g. CPU-only runs on a local worker)."""
+        """GPUs free for new attempts (None: no limit; negative: nothing can start now, e.g. the cluster does not
+        answer)."""
         ...
 
 

@@ -19,6 +19,8 @@ from semiocr.platform.executors.base import Attempt, Outcome, outcome_of_exit
 @dataclass
 class _Proc:
     popen: subprocess.Popen
+    key: tuple[int, int]  # (run id, attempt)
+    gpus: int = 0
     kill_at: float | None = None
 
 
@@ -30,12 +32,16 @@ class LocalExecutor:
     def __init__(self, gpus: int = 0, python: str | None = None, env: dict[str, str] | None = None):
         self.gpus, self.python, self.env = gpus, python or sys.executable, env
         self._procs: dict[str, _Proc] = {}
-        self._gpu_use: dict[str, int] = {}
 
     def capacity_gpus(self) -> int:
-        return self.gpus - sum(self._gpu_use.values())
+        return self.gpus - sum(p.gpus for p in self._procs.values())
 
     def start(self, attempt: Attempt) -> str:
+        """Start ``attempt`` as a process group; an attempt this executor runs already is not started again."""
+        key = (attempt.run_id, attempt.attempt)
+        running = next((h for h, p in self._procs.items() if p.key == key), None)
+        if running is not None:
+            return running
         attempt.log_path.parent.mkdir(parents=True, exist_ok=True)
         with attempt.log_path.open("ab") as log:
             popen = subprocess.Popen(attempt.command(self.python), stdout=log, stderr=subprocess.STDOUT,
@@ -43,8 +49,7 @@ class LocalExecutor:
                                      env={**os.environ, **(self.env or {}), **dict(attempt.env),
                                           "PYTHONUNBUFFERED": "1"})
         handle = str(popen.pid)
-        self._procs[handle] = _Proc(popen)
-        self._gpu_use[handle] = attempt.gpus
+        self._procs[handle] = _Proc(popen, key, attempt.gpus)
         return handle
 
     def poll(self, handle: str, attempt: Attempt) -> Outcome:
@@ -60,7 +65,6 @@ class LocalExecutor:
             return Outcome("running")
         kill_group(proc.popen.pid, signal.SIGKILL)  # no orphans: DataLoader workers, torchrun children
         del self._procs[handle]
-        self._gpu_use.pop(handle, None)
         out = outcome_of_exit(code, attempt.log_path)
         if proc.kill_at is not None and code == -signal.SIGKILL:
             return Outcome("stopped", "did not stop within the grace period: killed (resume continues from the last "
