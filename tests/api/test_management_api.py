@@ -110,3 +110,38 @@ def test_openapi_schema_lists_the_management_routes(api):
     paths = api.get("/openapi.json").json()["paths"]
     assert {"/v1/runs", "/v1/runs/{run_id}", "/v1/runs/{run_id}/logs", "/v1/marks", "/v1/evals",
             "/v1/tokens"} <= set(paths)
+
+
+def test_login_with_a_password_gives_a_token(api):
+    from typer.testing import CliRunner
+
+    from semiocr.cli.main import app
+
+    res = CliRunner().invoke(app, ["users", "password", "--password", "correct horse"], env={"SEMIOCR_USER": "frank"})
+    assert res.exit_code == 0 and "password set for frank" in res.output
+    with session() as s:
+        assert get_or_create_user(s, "frank").password_hash.startswith("$argon2")  # never the password itself
+    assert api.post("/v1/login", json={"user": "frank", "password": "wrong"}).status_code == 401
+    assert api.post("/v1/login", json={"user": "nobody", "password": "x"}).status_code == 401
+    r = api.post("/v1/login", json={"user": "frank", "password": "correct horse", "scopes": ["manage"]})
+    assert r.status_code == 201 and api.get("/v1/me", headers=_auth(r.json()["token"])).json()["name"] == "frank"
+
+
+def test_datasets_belong_to_their_user(api, tmp_path):
+    from semiocr.core.data.synth import SynthConfig, generate_dataset
+
+    src = generate_dataset(tmp_path / "src", SynthConfig(n_train=6, n_val=3, n_test=2, n_unlabeled=4, seed=1))
+    alice, bob = _auth(_token("alice")), _auth(_token("bob"))
+    r = api.post("/v1/datasets", json={"path": str(src), "name": "meters"}, headers=alice)
+    assert r.status_code == 201 and r.json()["ref"] == "meters:v1" and r.json()["created"]
+    assert [d["ref"] for d in api.get("/v1/datasets", headers=alice).json()] == ["meters:v1"]
+    assert api.get("/v1/datasets", headers=bob).json() == []
+    assert api.get("/v1/datasets/meters", headers=bob).status_code == 404
+    assert api.delete("/v1/datasets/meters", headers=bob).status_code == 404
+    (src / "train.txt").write_text("images/nope.png\tA\n", encoding="utf-8")
+    bad = api.post("/v1/datasets", json={"path": str(src), "name": "meters"}, headers=alice)
+    assert bad.status_code == 422 and "train.txt:1" in bad.json()["detail"]
+    path = api.get("/v1/datasets/meters:v1", headers=alice).json()["path"]
+    api.post("/v1/runs", json={"config": {**CFG, "data_dir": path}}, headers=alice)
+    r = api.delete("/v1/datasets/meters", headers=alice)
+    assert r.status_code == 422 and "is used by run" in r.json()["detail"]

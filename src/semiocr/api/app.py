@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from semiocr import __version__
-from semiocr.api.routers import evals, marks, runs, tokens
+from semiocr.api.routers import datasets, evals, marks, runs, tokens
 from semiocr.core.config import ConfigError
 from semiocr.core.weights.checkpoint import CheckpointError
 from semiocr.platform.marks import MarkError, MarkNotFound
@@ -29,8 +29,9 @@ ERRORS: tuple[tuple[type[Exception], int], ...] = (
 def create_app() -> FastAPI:
     """The management API (OpenAPI schema at ``/openapi.json``, docs at ``/docs``)."""
     app = FastAPI(title="semiocr", version=__version__,
-                  description="Self-hosted semi-supervised OCR: runs, checkpoints, marks, evaluation tasks.")
-    for router in (runs.router, marks.router, evals.router, tokens.router):
+                  description="Self-hosted semi-supervised OCR: datasets, runs, checkpoints, marks, evaluation "
+                              "tasks, tokens.")
+    for router in (runs.router, marks.router, evals.router, datasets.router, tokens.router):
         app.include_router(router)
 
     @app.get("/health", tags=["health"])

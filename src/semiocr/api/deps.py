@@ -30,7 +30,9 @@ def bearer(authorization: str | None) -> str | None:
 def manager(s: DB, authorization: Annotated[str | None, Header()] = None) -> User:
     """The user of a token with the ``manage`` scope (401 without a valid token, 403 without the scope)."""
     try:
-        return authenticate(s, bearer(authorization), "manage")
+        user = authenticate(s, bearer(authorization), "manage")
+        s.commit()  # the token's last use is recorded now: no write lock is held while the request runs
+        return user
     except AuthError as e:
         status = 403 if "scope" in str(e) else 401
         raise HTTPException(status, str(e), headers={"WWW-Authenticate": "Bearer"}) from None

@@ -16,7 +16,7 @@ from semiocr.cli.ocr import predict_ocr
 from semiocr.cli.predict import predict_app
 from semiocr.cli.runs import runs_app
 from semiocr.cli.server import server, worker
-from semiocr.cli.tokens import tokens_app
+from semiocr.cli.tokens import tokens_app, users_app
 from semiocr.cli.train import train_app
 from semiocr.cli.weights import weights_app
 from semiocr.platform.marks import register_marks_resolver
@@ -48,6 +48,7 @@ app.add_typer(weights_app, name="weights")
 app.add_typer(evals_app, name="evals")
 app.add_typer(export_app, name="export")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(users_app, name="users")
 app.add_typer(deploy_app, name="deploy")
 app.command("worker")(worker)
 app.command("server")(server)

@@ -42,3 +42,17 @@ def revoke(token_id: int = typer.Argument(..., help="token id (see `tokens list`
     with as_local_user() as (s, user):
         revoke_token(s, user, token_id)
     typer.echo(f"token {token_id} revoked")
+
+
+users_app = typer.Typer(help="Your user account.", no_args_is_help=True)
+
+
+@users_app.command("password")
+def password(new: str = typer.Option(..., "--password", prompt=True, hide_input=True, confirmation_prompt=True,
+                                     help="at least 8 characters")) -> None:
+    """Set the local user's password (stored as an Argon2 hash): ``POST /v1/login`` exchanges it for a token."""
+    from semiocr.platform.users import set_password
+
+    with as_local_user() as (s, user):
+        set_password(s, user, new)
+        typer.echo(f"password set for {user.name}")

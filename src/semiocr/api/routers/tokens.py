@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 
 from semiocr.api.deps import DB, Manager
 from semiocr.api.schemas import TokenCreate, TokenOut
 from semiocr.platform import users
+from semiocr.platform.tables import User
 
 router = APIRouter(prefix="/v1", tags=["tokens"])
 
@@ -14,6 +19,25 @@ router = APIRouter(prefix="/v1", tags=["tokens"])
 def _out(t, secret: str | None = None) -> TokenOut:  # noqa: ANN001 - a Token row
     return TokenOut(id=t.id, name=t.name, scopes=t.scopes.split(), created_at=t.created_at, revoked_at=t.revoked_at,
                     token=secret)
+
+
+class Login(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user: str
+    password: str
+    token_name: str = Field("login", min_length=1, max_length=64)
+    scopes: list[Literal["manage", "ocr"]] = Field(default_factory=lambda: ["manage"], min_length=1)
+
+
+@router.post("/login", status_code=201)
+def login(body: Login, s: DB) -> TokenOut:
+    """Exchange a user's password (set with ``semiocr users password``) for a new personal access token."""
+    user = s.scalar(select(User).where(User.name == body.user))
+    if user is None or not users.check_password(user, body.password):
+        raise HTTPException(401, "wrong user name or password")
+    tok = users.create_token(s, user, body.token_name, tuple(body.scopes))
+    return _out(next(t for t in users.list_tokens(s, user) if t.id == tok.id), tok.secret)
 
 
 @router.get("/me")
