@@ -4,7 +4,6 @@ weights resolver (``register_marks_resolver``), so every weights argument accept
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from semiocr.core.data.hashing import file_sha256
 from semiocr.core.weights.checkpoint import CheckpointError, read_checkpoint
 from semiocr.core.weights.resolve import is_preset, register_resolver, resolve_weights
 from semiocr.platform.db import session, utcnow
@@ -30,12 +30,6 @@ class MarkNotFound(MarkError, LookupError):
     """No such mark or checkpoint for this user."""
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _source_path(s: Session, user: User, ckpt: str) -> tuple[Path, Checkpoint | None]:
@@ -64,7 +58,7 @@ def mark(s: Session, user: User, ckpt: str, nickname: str) -> Mark:
     if row is not None and (meta.step, meta.epoch) != (row.step, row.epoch):
         raise MarkError(f"checkpoint {row.id} ({path}) was overwritten since (now step {meta.step}); mark a "
                         f"checkpoint of the step you want, or the file as it is now by its path")
-    digest = _sha256(path)
+    digest = file_sha256(path)
     stored = get_settings().marked_dir / f"{digest}.pt"
     if not stored.is_file():
         stored.parent.mkdir(parents=True, exist_ok=True)

@@ -29,3 +29,12 @@ def dataset_hash(root: str | Path) -> str:
             while chunk := f.read(CHUNK):
                 h.update(chunk)
     return "sha256:" + h.hexdigest()
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of one file's bytes (read in chunks)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()

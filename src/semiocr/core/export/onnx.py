@@ -27,7 +27,6 @@ ported PP-OCRv4 mobile models: rec 1e-5 as written, 1.8e-4 optimised (a padded b
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -42,6 +41,7 @@ import torch
 from torch import nn
 
 from semiocr import __version__
+from semiocr.core.data.hashing import file_sha256
 from semiocr.core.export.checks import CheckInput, CheckResult, compare_outputs, det_check_inputs, rec_check_inputs
 from semiocr.core.export.exportable import exportable_copy
 from semiocr.core.inference.detector import prob_from_output
@@ -140,12 +140,6 @@ def weights_kind(w: LoadedWeights) -> str:
     return "det" if w.meta.is_detector else "rec"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _versions(w: LoadedWeights) -> dict[str, Any]:
@@ -168,7 +162,7 @@ def export_metadata(w: LoadedWeights, kind: str, opset: int, tolerance: float) -
         io = {"input": {**spec, "name": "x", "shape": ["N", 3, "H", "W"]},
               "output": {"name": "prob_map", "shape": ["N", 1, "H", "W"], "kind": "probability_map"}}
     if w.ref.path is not None:
-        parent, parent_sha = str(w.ref.path.resolve()), _sha256(w.ref.path)
+        parent, parent_sha = str(w.ref.path.resolve()), file_sha256(w.ref.path)
     else:
         parent, parent_sha = f"preset:{w.ref.preset}", meta.extra.get("source_sha256")
     doc = {"format": META_FORMAT, "kind": kind, "arch": meta.arch, "task": meta.task,

@@ -14,7 +14,6 @@ downloaded: the files come from the installed packages.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from semiocr.core.data.hashing import file_sha256
 from semiocr.core.models.onnx_import import (
     PretrainedError,
     execution_order,
@@ -115,8 +115,6 @@ def cache_dir() -> Path:
     return semiocr_home() / "weights"
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _dict_file(preset: Preset, path: Path) -> Path | None:
@@ -161,10 +159,10 @@ def preset_charset(name: str, onnx_meta: dict[str, str] | None = None) -> Charse
 def _digests(name: str) -> dict[str, str]:
     """SHA-256 of the files a conversion reads: the ONNX file and, where separate, the dict file."""
     path = onnx_path(name)
-    out = {"source_sha256": _sha256(path)}
+    out = {"source_sha256": file_sha256(path)}
     dict_file = _dict_file(_preset(name), path)
     if dict_file is not None and dict_file.is_file():
-        out["dict_sha256"] = _sha256(dict_file)
+        out["dict_sha256"] = file_sha256(dict_file)
     return out
 
 
