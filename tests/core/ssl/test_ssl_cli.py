@@ -81,10 +81,11 @@ def test_cli_small_and_joint_modes_take_run_directories_files_and_presets(digit_
     assert read_checkpoint(joint / "large_best.pt")["meta"].arch == "ssl-test-large"
     assert _state(joint)["status"] == "succeeded"
 
-    # a preset is resolved too; this one was trained with another dict, which a teacher must not be
+    # a preset is resolved too; its large dict is cut down to the dataset's characters for teaching (a trained
+    # checkpoint with another dict is refused: tests/core/ssl/test_ssl_recipe.py)
     res = _lmssl(cfg, "small", tmp_path / "preset", "student.teacher_weights=PP-OCRv4-mobile-rec")
-    assert res.exit_code == 2 and "preset PP-OCRv4-mobile-rec" in res.output and "another charset" in res.output
-    assert not (tmp_path / "preset" / "small_best.pt").exists()
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "preset" / "small_best.pt").is_file() and _state(tmp_path / "preset")["status"] == "succeeded"
 
 
 @pytest.mark.parametrize("arg", ["teacher.rounds", "nosuchkey=1"])

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from semiocr.core.models.pretrained import list_pretrained
 from semiocr.core.weights import resolve
 from semiocr.core.weights.checkpoint import CheckpointError, CheckpointMeta, save_checkpoint
 from semiocr.core.weights.load import load_weights
@@ -130,7 +131,8 @@ def test_unknown_name_lists_what_is_accepted(spec):
     with pytest.raises(CheckpointError) as err:
         resolve_weights(spec)
     assert str(err.value) == (f"{spec}: weights not found: not a checkpoint file, run directory or preset "
-                              "(PP-OCRv4-mobile-det, PP-OCRv4-mobile-rec)")
+                              f"({', '.join(list_pretrained())})")
+    assert "PP-OCRv4-mobile-rec" in list_pretrained() and "PP-OCRv6-small-rec" in list_pretrained()
 
 
 def test_empty_name_is_an_error():
