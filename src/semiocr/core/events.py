@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -207,9 +207,3 @@ def read_jsonl(path: str | Path, kind: str | None = None) -> list[dict[str, Any]
     lines = Path(path).read_text(encoding="utf-8").splitlines()
     events = [json.loads(line) for line in lines if line.strip()]
     return [e for e in events if kind is None or e["kind"] == kind]
-
-
-def metric_values(record: Mapping[str, Any]) -> dict[str, float]:
-    """The metric values of a ``metrics`` record read back from JSONL (without the loop's own keys)."""
-    return {k: v for k, v in record.items() if k not in ("time", "kind", "stage", "round", "epoch", "step",
-                                                         "best", "is_best")}

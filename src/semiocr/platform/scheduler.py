@@ -10,7 +10,6 @@ import os
 import signal
 import socket
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -162,16 +161,3 @@ class Scheduler:
                 self.executor.stop(run.handle, self.grace_s)
             rs.transition(run, st.FAILED, f"worker {run.worker} stopped heartbeating (last "
                                           f"{run.heartbeat_at}); resume continues from the last checkpoint")
-
-
-def wait_for(run_id: int, poll_s: float = 1.0, timeout_s: float | None = None, url: str | None = None) -> Run:
-    """Block until run ``run_id`` is finished (or back in draft); returns its row."""
-    deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    while True:
-        with session(url) as s:
-            run = s.get(Run, run_id)
-            if run.state in (*st.FINISHED, st.DRAFT):
-                return run
-        if deadline is not None and time.monotonic() > deadline:
-            raise TimeoutError(f"run {run_id} still {run.state} after {timeout_s} s")
-        time.sleep(poll_s)
