@@ -59,7 +59,8 @@ def create(user_name: str, det: str, rec: str, *, name: str | None = None, host:
     """Export, start and wait for a deployment of ``user_name``'s weights; returns its row (``running``)."""
     with session() as s:
         user = s.scalar(select(User).where(User.name == user_name))
-        dep = Deployment(user_id=user.id, name=name or f"{det} + {rec}", det=det, rec=rec, folder="", host=host,
+        dep = Deployment(user_id=user.id, name=(name or f"{Path(det).name} + {Path(rec).name}")[:128], det=det, rec=rec,
+                         folder="", host=host,
                          port=port or free_port(host), state=STARTING, created_at=utcnow())
         s.add(dep)
         s.flush()

@@ -49,7 +49,8 @@ def create_run(s: Session, user: User, config: dict[str, Any], *, name: str | No
     if gpus < 0:
         raise ValueError("gpus: must be 0 or more")
     frozen_config(config, run_dir(0))  # refuse a bad config before anything is stored
-    run = Run(user_id=user.id, name=name or config.get("kind", "run"), kind=config["kind"], mode=config.get("mode"),
+    run = Run(user_id=user.id, name=(name or config.get("kind", "run"))[:128], kind=config["kind"],
+              mode=config.get("mode"),
               config={}, gpus=gpus, executor=executor, state=st.DRAFT, output_dir="", created_at=utcnow(),
               result={})
     s.add(run)

@@ -81,6 +81,8 @@ def _digest(token: str) -> str:
 
 def create_token(s: Session, user: User, name: str, scopes: tuple[str, ...] = SCOPES) -> NewToken:
     """A new token for ``user``; the returned ``secret`` is the only copy."""
+    if not 1 <= len(name) <= 64:
+        raise ValueError(f"token name {name!r}: 1 to 64 characters")
     bad = sorted(set(scopes) - set(SCOPES))
     if bad or not scopes:
         raise ValueError(f"token scopes {list(scopes)}: choose from {', '.join(SCOPES)}")
