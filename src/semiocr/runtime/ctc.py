@@ -31,7 +31,7 @@ def ctc_greedy_decode(probs: np.ndarray, charset: Charset) -> list[Decoded]:
         raise ValueError(f"expected probabilities [N, T, {charset.num_classes}], got {list(probs.shape)}")
     classes = charset.classes
     best = probs.argmax(axis=2)
-    best_p = probs.max(axis=2)
+    best_p = np.take_along_axis(probs, best[..., None], axis=2)[..., 0]  # the max without a second pass
     out: list[Decoded] = []
     for idx, p in zip(best, best_p, strict=True):
         keep = np.ones(len(idx), dtype=bool)
