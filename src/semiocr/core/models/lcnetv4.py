@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from semiocr.core.models.lcnetv3 import SqueezeExcite
+
 Stride = int | tuple[int, int]
 
 
@@ -108,19 +110,6 @@ class PlainStem(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.bn2(self.conv2(F.gelu(self.bn1(self.conv1(x)))))
-
-
-class SqueezeExcite(nn.Module):
-    """Global pool → 1x1 (c/4) → ReLU → 1x1 (c) → hard-sigmoid (x/6 + 1/2) → rescale."""
-
-    def __init__(self, channels: int, reduction: int = 4):
-        super().__init__()
-        self.conv1 = nn.Conv2d(channels, channels // reduction, 1)
-        self.conv2 = nn.Conv2d(channels // reduction, channels, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s = self.conv2(F.relu(self.conv1(F.adaptive_avg_pool2d(x, 1))))
-        return x * F.hardsigmoid(s)
 
 
 class LCNetV4Block(nn.Module):
