@@ -1,19 +1,24 @@
 """SSL gain benchmark: does the semi-supervised recipe beat supervised-only, and how close does it get to the oracle?
 
 For each dataset under ``--data-root`` (MSTextRecLMSSLDataset + ``test.txt`` + ``unlabeled_truth.txt``) it runs
-one joint LMSSL run and one oracle run, then reports exact-match accuracy and 1 − NED on ``test.txt`` for:
+one joint LMSSL run, an honest supervised-only baseline and an oracle, then reports exact-match accuracy and
+1 − NED on ``test.txt`` for:
 
-* small supervised-only  — the joint run's small warm-up (labelled data only, same start weights)
-* large supervised-only  — the joint run's large warm-up
+* small supervised-only  — the small model fine-tuned on the labelled lines alone, from the same start weights,
+  once per learning rate of ``--sweep`` (the recipe's small warm-up budget otherwise); the best on val is kept
+* large / small warm-up  — the recipe's own supervised warm-ups (labelled data only)
 * large semi-supervised  — the joint run's best large weights after the pseudo-label rounds
 * small distill stage    — the best weights of the distillation stage
 * small distilled (joint) — the joint run's final small weights (the better of warm-up and distillation on val)
-* small oracle           — the small model trained on labelled + the true labels of the unlabelled pool
+* small oracle           — the small model trained on labelled + the true labels of the unlabelled pool until
+  val stops improving (``--oracle-patience`` evaluations), at most ``--oracle-epochs`` epochs
 
 plus the precision of the kept pseudo-labels of every round against ``unlabeled_truth.txt``. Each model is also
 read both ways (upright and turned by 180°, the more confident reading kept: ``semiocr eval rec --rotate-180``),
-which shows how much of a gain is learning to read upside-down lines.
-``unlabeled_truth.txt`` is only read here, never by the training run.
+which shows how much of a gain is learning to read upside-down lines. The share of the supervised-only → oracle
+gap that distillation closes is reported only when both baselines are sound (supervised-only training beat its
+start weights on val, the oracle stopped on its own rather than at its epoch cap); a value outside [0, 1] is
+flagged with its reason. ``unlabeled_truth.txt`` is only read here, never by the training run.
 
     PYTHONPATH=src python benchmarks/ssl_gain.py --datasets captcha --preset cpu --out benchmarks/out/ssl_gain
 """
@@ -30,6 +35,7 @@ from typing import Any
 import torch
 import yaml
 
+from semiocr.core.config import apply_overrides
 from semiocr.core.data.hashing import dataset_hash
 from semiocr.core.data.images import read_image
 from semiocr.core.data.labels import read_labelled
@@ -39,15 +45,16 @@ from semiocr.core.inference.recognizer import Recognizer
 from semiocr.core.models.registry import build_model
 from semiocr.core.ssl import pseudo_label as pl
 from semiocr.core.ssl.common import TaskData
-from semiocr.core.ssl.config import LmsslConfig, apply_overrides
+from semiocr.core.ssl.config import LmsslConfig, OptimCfg
 from semiocr.core.ssl.recipe import run_lmssl
-from semiocr.core.ssl.stage import run_stage, train_config
+from semiocr.core.ssl.stage import StageResult, run_stage, train_config
 from semiocr.core.ssl.student import StudentTask
 from semiocr.core.training.loop import seed_everything
 from semiocr.core.weights.load import load_recognizer_model, load_start_weights
 from semiocr.runtime.charset import Charset
 
 DATASETS = ("captcha", "wire_markers", "poilus_handwriting")
+SWEEP = (1e-4, 3e-4, 1e-3)  # learning rates of the supervised-only baseline
 
 
 def _optim(epochs: int, batch: int, lr: float = 3e-3, eval_every: int = 1, warmup_steps: int = 20) -> dict[str, Any]:
@@ -96,28 +103,62 @@ def _truth(root: Path) -> dict[str, str]:
             for s in read_labelled(root.resolve(), "unlabeled_truth.txt")}
 
 
-def _oracle(cfg: LmsslConfig, root: Path, out: Path) -> Path:
-    """Small model on labelled + true labels of the pool, same start weights, budget of warm-up + distillation."""
+def _score(metrics: dict[str, float], key: str) -> tuple[float, float]:
+    other = "norm_edit" if key == "acc" else "acc"
+    return metrics.get(key, float("-inf")), metrics.get(other, float("-inf"))
+
+
+def _small_run(cfg: LmsslConfig, root: Path, out: Path, extra: list[pl.PseudoLabel], optim: OptimCfg
+               ) -> StageResult:
+    """The small model trained with plain CTC (no teacher) on the labelled lines plus ``extra`` (true labels of
+    the pool, for the oracle), from the joint run's small start weights; its start weights stay its best unless
+    training beats them on val."""
     cs = Charset.from_file(root / "dict.txt", use_space=cfg.data.use_space)
-    truth = [pl.PseudoLabel(root.resolve() / rel, text, 1.0) for rel, text in _truth(root).items()]
-    truth = [p for p in truth if not cs.missing(p.text)]
     s = cfg.student
     data = TaskData.for_run(cfg, cs, read_labelled(root, "train.txt"), read_labelled(root, "val.txt"),
-                            s.optim.batch_size, s.labelled_aug, s.pseudo_aug, dataset_hash(root))
+                            optim.batch_size, s.labelled_aug, s.pseudo_aug, dataset_hash(root))
     seed_everything(cfg.seed)
     model = build_model(s.model.arch, num_classes=cs.num_classes, **s.model.kwargs)
     synth = Path(cfg.output_dir) / "small" / "synth" / "checkpoints" / "best.pt"
     start = synth if synth.is_file() else s.model.pretrained  # the joint run's small start weights
     if start is not None:
-        load_start_weights(model, Path(start), cs)
+        load_start_weights(model, Path(start) if synth.is_file() else start, cs)
     n_lab = len(data.labelled)
-    task = StudentTask(model, data, truth, teacher=None, labelled_share=n_lab / (n_lab + len(truth)), seed=cfg.seed)
-    warm = cfg.teacher.warmup if s.warmup_from_large else (s.warmup or s.optim)
-    extra = warm.epochs * -(-n_lab // warm.batch_size) // max(1, task.steps_per_epoch())
-    optim = s.optim.model_copy(update={"epochs": s.optim.epochs + extra})
-    tcfg = train_config(optim, task, out, device=cfg.device, seed=cfg.seed, model_kwargs=s.model.kwargs,
-                        max_width=cfg.data.max_width, eval_batch_size=cfg.data.eval_batch_size)
-    return run_stage(task, out, tcfg, sink=JsonlSink(out / "metrics.jsonl")).best_path
+    task = StudentTask(model, data, extra, teacher=None, labelled_share=n_lab / (n_lab + len(extra)), seed=cfg.seed)
+    tcfg = train_config(optim, task, out, device=cfg.device, seed=cfg.seed, model_kwargs=s.model.kwargs)
+    return run_stage(task, out, tcfg, sink=JsonlSink(out / "metrics.jsonl"))
+
+
+def _supervised(cfg: LmsslConfig, root: Path, out: Path, rates: list[float]) -> tuple[Path, dict[str, Any]]:
+    """Supervised-only baseline: the small model fine-tuned on the labelled lines once per learning rate (the
+    recipe's small warm-up budget otherwise), the best on val kept. Sound when some rate beat the start weights."""
+    key = cfg.selection_metric
+    warm = cfg.student.warmup or cfg.student.optim
+    runs = {lr: _small_run(cfg, root, out / f"lr_{lr:g}", [], warm.model_copy(update={"learning_rate": lr}))
+            for lr in rates}
+    best = max(runs, key=lambda lr: _score(runs[lr].best, key))
+    sweep = {f"{lr:g}": {"val_start": r.start.get(key), "val_trained": r.trained.get(key),
+                         "trained_epoch": r.trained.get("epoch"), "improved": r.improved(key)}
+             for lr, r in runs.items()}
+    return runs[best].best_path, {"learning_rate": best, "sweep": sweep,
+                                  "sound": any(r.improved(key) for r in runs.values())}
+
+
+def _oracle(cfg: LmsslConfig, root: Path, out: Path, max_epochs: int, patience: int) -> tuple[Path, dict[str, Any]]:
+    """Small model on labelled + true labels of the pool, same start weights and learning rate as distillation,
+    trained until val has not improved for ``patience`` epochs (at most ``max_epochs``). Sound when it beat its
+    start and stopped on its own."""
+    cs = Charset.from_file(root / "dict.txt", use_space=cfg.data.use_space)
+    truth = [pl.PseudoLabel(root.resolve() / rel, text, 1.0) for rel, text in _truth(root).items()]
+    truth = [p for p in truth if not cs.missing(p.text)]
+    optim = cfg.student.optim.model_copy(update={"epochs": max_epochs, "patience": patience, "eval_interval": 1})
+    res = _small_run(cfg, root, out, truth, optim)
+    key = cfg.selection_metric
+    epoch = res.trained.get("epoch")
+    converged = epoch is not None and epoch + patience <= max_epochs
+    return res.best_path, {"best_epoch": epoch, "max_epochs": max_epochs, "patience": patience,
+                           "converged": converged, "improved": res.improved(key),
+                           "sound": converged and res.improved(key)}
 
 
 def _test(weights: Path, cfg: LmsslConfig, root: Path) -> tuple[dict[str, float], dict[str, float]]:
@@ -161,18 +202,21 @@ def _pseudo_precision(run: Path, root: Path) -> dict[str, dict[str, float]]:
     return out
 
 
-def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int, overrides: list[str] = ()
-                ) -> dict[str, Any]:
-    """Joint run + oracle on one dataset; test metrics of the five models and pseudo-label precision."""
+def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int, overrides: list[str] = (),
+                rates: list[float] = SWEEP, oracle_epochs: int = 12, oracle_patience: int = 2) -> dict[str, Any]:
+    """Joint run + supervised-only sweep + oracle on one dataset; test metrics of every model and pseudo-label
+    precision."""
     root = data_root / name
     cfg = _config(preset, root, out / name / "joint", seed, list(overrides))
     t0 = time.time()
-    summary = run_lmssl(cfg)
+    summary = run_lmssl(cfg).summary
     t_joint = time.time() - t0
-    oracle = _oracle(cfg, root, out / name / "oracle")
+    sup, sup_info = _supervised(cfg, root, out / name / "supervised", list(rates))
+    oracle, oracle_info = _oracle(cfg, root, out / name / "oracle", oracle_epochs, oracle_patience)
     run = Path(cfg.output_dir)
-    models = {"small supervised-only": run / "small/warmup/checkpoints/best.pt",
-              "large supervised-only": run / "large/warmup/checkpoints/best.pt",
+    models = {"small supervised-only": sup,
+              "large warm-up (recipe)": run / "large/warmup/checkpoints/best.pt",
+              "small warm-up (recipe)": run / "small/warmup/checkpoints/best.pt",
               "large semi-supervised": run / "large_best.pt",
               "small distill stage": run / "small/distill/checkpoints/best.pt",
               "small distilled (joint)": run / "small_best.pt",
@@ -180,8 +224,8 @@ def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int, o
     res = {"dataset": name, "preset": preset, "overrides": list(overrides), "seed": seed,
            "minutes_joint": round(t_joint / 60, 1),
            "minutes_total": round((time.time() - t0) / 60, 1), "val_summary": summary,
-           "pseudo": _pseudo_precision(run, root)}
-    res["test"], res["test_both_ways"] = _test_all(models, cfg, root)
+           "supervised": sup_info, "oracle": oracle_info, "pseudo": _pseudo_precision(run, root)}
+    res["test"], res["test_both_ways"] = _test_all({k: v for k, v in models.items() if v.is_file()}, cfg, root)
     (out / name / "results.json").write_text(json.dumps(res, indent=2) + "\n")
     return res
 
@@ -195,11 +239,39 @@ def gap_closed(test: dict[str, dict[str, float]], metric: str) -> float:
     return (dist - sup) / (ora - sup) if ora > sup else float("nan")
 
 
+def gap_report(res: dict[str, Any], metric: str) -> str:
+    """The gap closed on ``metric`` with what makes it trustworthy or not: unsound baselines and values outside
+    [0, 1] are said, with their reason."""
+    sup, ora = res["supervised"], res["oracle"]
+    problems = []
+    if not sup["sound"]:
+        problems.append("no learning rate of the supervised-only sweep beat the start weights on val")
+    if not ora["improved"]:
+        problems.append("the oracle did not beat its start weights on val")
+    elif not ora["converged"]:
+        problems.append(f"the oracle was still improving at its cap of {ora['max_epochs']} epochs")
+    gap = gap_closed(res["test"], metric)
+    if problems:
+        return f"not reported ({'; '.join(problems)}; raw value {gap:.2f})"
+    if gap != gap:
+        return "undefined (the oracle is not better than supervised-only on test)"
+    if gap > 1:
+        n = res["test"]["small oracle"].get("n", 0)
+        return (f"{gap:.2f} — OUTSIDE [0, 1]: distilled beats the oracle on test (an oracle trained on noisy "
+                f"pool labels, or test noise: one line is {100 / max(n, 1):.2f} points)")
+    if gap < 0:
+        return f"{gap:.2f} — OUTSIDE [0, 1]: distilled is below supervised-only"
+    return f"{gap:.2f}"
+
+
 def markdown(res: dict[str, Any]) -> str:
     """One dataset's result as Markdown (test accuracy table + pseudo-label precision table)."""
     t = res["test"]
-    gaps = ", ".join(f"{name} {gap_closed(t, key):.2f}" for name, key in
+    gaps = "; ".join(f"{name} {gap_report(res, key)}" for name, key in
                      (("exact", "acc"), ("1 − NED", "norm_edit"), ("CER", "cer")))
+    sup, ora = res["supervised"], res["oracle"]
+    sweep = ", ".join(f"lr {lr}: val {_pct(v['val_start'])} → {_pct(v['val_trained'])} (epoch {v['trained_epoch']})"
+                      for lr, v in sup["sweep"].items())
     extra = f", overrides {' '.join(res['overrides'])}" if res.get("overrides") else ""
     lines = [f"### {res['dataset']} (preset {res['preset']}{extra}, seed {res['seed']}, {res['minutes_total']} min)",
              "",
@@ -207,13 +279,20 @@ def markdown(res: dict[str, Any]) -> str:
     both = res["test_both_ways"]
     lines += [f"| {k} | {100 * v['acc']:.1f} | {100 * v['norm_edit']:.1f} | {100 * v['cer']:.1f} | "
               f"{100 * both[k]['acc']:.1f} |" for k, v in t.items()]
-    lines += ["", f"Share of the small supervised→oracle gap closed by distillation (test): {gaps}", "",
+    lines += ["", f"Supervised-only sweep (val, start → best trained): {sweep}; kept lr {sup['learning_rate']:g}.",
+              f"Oracle: best val at epoch {ora['best_epoch']} of at most {ora['max_epochs']} (patience "
+              f"{ora['patience']}).", "",
+              f"Share of the small supervised→oracle gap closed by distillation (test): {gaps}", "",
               "| pseudo-label file | threshold | kept / pool | kept read at 180° | precision of kept % | "
               "CER of kept % | pool accuracy % |", "|---|---|---|---|---|---|---|"]
     lines += [f"| {k} | {v['threshold']} | {v['kept']} / {v['pool']} | {v.get('kept_rotated', 0)} | "
               f"{100 * v['precision']:.1f} | {100 * v['kept_cer']:.1f} | "
               f"{100 * v['pool_acc']:.1f} |" for k, v in res["pseudo"].items()]
     return "\n".join(lines) + "\n"
+
+
+def _pct(v: float | None) -> str:
+    return "–" if v is None else f"{100 * v:.1f}"
 
 
 def main() -> None:
@@ -225,10 +304,15 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("-o", "--override", action="append", default=[], help="config key.sub=value (as the CLI)")
+    ap.add_argument("--sweep", type=float, nargs="+", default=list(SWEEP),
+                    help="learning rates of the supervised-only baseline")
+    ap.add_argument("--oracle-epochs", type=int, default=12)
+    ap.add_argument("--oracle-patience", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     for name in args.datasets:
-        res = run_dataset(name, args.data_root, args.preset, args.out, args.seed, args.override)
+        res = run_dataset(name, args.data_root, args.preset, args.out, args.seed, args.override, args.sweep,
+                          args.oracle_epochs, args.oracle_patience)
         print(markdown(res), flush=True)
 
 

@@ -19,13 +19,15 @@ from pathlib import Path
 
 import torch
 
+from semiocr.cli.console import ConsoleSink
 from semiocr.core.data.images import read_image
 from semiocr.core.data.labels import read_labelled
 from semiocr.core.eval.recognition import evaluate_samples
-from semiocr.core.events import ConsoleSink, JsonlSink, MultiSink, read_jsonl
+from semiocr.core.events import read_jsonl
 from semiocr.core.inference.recognizer import Recognizer
 from semiocr.core.training.config import RecTrainConfig
-from semiocr.core.training.supervised import train_supervised
+from semiocr.core.training.run import run_rec
+from semiocr.core.weights.checkpoint import read_checkpoint
 
 
 def parse_args() -> argparse.Namespace:
@@ -81,10 +83,12 @@ def main() -> None:
     metrics_file = Path(args.out) / "metrics.jsonl"
     metrics_file.unlink(missing_ok=True)
     t0 = time.time()
-    result = train_supervised(cfg, sink=MultiSink(ConsoleSink(), JsonlSink(metrics_file)))
+    run_rec(cfg, sink=ConsoleSink())  # run_rec itself writes metrics.jsonl
     wall = time.time() - t0
-    rec = Recognizer.from_weights(Path(args.out) / "checkpoints" / "best.pt", device="cpu", batch_size=32)
-    report = {"arch": args.arch, "pretrained": args.pretrained, "epochs": args.epochs, "best_epoch": result.best_epoch,
+    best = Path(args.out) / "checkpoints" / "best.pt"
+    rec = Recognizer.from_weights(best, device="cpu", batch_size=32)
+    report = {"arch": args.arch, "pretrained": args.pretrained, "epochs": args.epochs,
+              "best_epoch": read_checkpoint(best)["meta"].epoch,
               "train_wall_s": round(wall, 1), "train_images_per_s": round(training_images_per_s(metrics_file), 2),
               "threads": args.threads, "cpu": platform.processor() or platform.machine()}
     for split in ("val.txt", "test.txt"):

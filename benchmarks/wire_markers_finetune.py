@@ -18,7 +18,7 @@ from semiocr.core.eval.recognition import rec_metrics
 from semiocr.core.inference.recognizer import Recognizer
 from semiocr.core.models.pretrained import load_preset
 from semiocr.core.training.config import RecTrainConfig
-from semiocr.core.training.supervised import train_supervised
+from semiocr.core.training.run import run_rec
 from semiocr.runtime.resources import PPOCR_DEFAULT_DICT, resource_path
 
 
@@ -54,10 +54,10 @@ def main() -> None:
                       eval_interval=args.eval_interval, save_periodic=False, eval_batch_size=64, log_interval=2,
                       **extra)
     t0 = time.perf_counter()
-    result = train_supervised(cfg, console=False)
+    result = run_rec(cfg)
     minutes = (time.perf_counter() - t0) / 60
     print(f"fine-tuned {result.step} steps ({result.epoch} epochs) in {minutes:.1f} min; best val exact "
-          f"{100 * (result.best or 0):.1f}% at epoch {result.best_epoch}", flush=True)
+          f"{100 * (result.best or 0):.1f}%", flush=True)
     best = Recognizer.from_weights(Path(args.out) / "checkpoints" / "best.pt", device="cpu", batch_size=6)
     print(f"fine-tuned ({args.dict} dict), best on val: {_fmt(_test_metrics(best))}")
     print(f"threads: {torch.get_num_threads()}")

@@ -168,3 +168,17 @@ def test_default_selection_keeps_the_top_lines_of_a_rarely_written_character(nam
         kept = pl.select(pool + dots, p.threshold, p.top_fraction(k), p.min_length, p.rare_char_share)
         assert dots[0] in kept
         assert dots[0] not in pl.select(pool + dots, p.threshold, p.top_fraction(k), p.min_length)
+
+
+def test_batches_of_an_epoch_differ_in_size_by_at_most_one():
+    from semiocr.core.training.sampler import EpochBatchSampler
+
+    labelled_only = list(MixedBatchSampler(100, 0, 32, seed=0))
+    assert [len(b) for b in labelled_only] == [25, 25, 25, 25]
+    assert sorted(i for b in labelled_only for i in b) == list(range(100))
+    mixed = list(MixedBatchSampler(10, 70, 32, labelled_share=0.25, seed=0))  # 8 labelled + 24 pool per batch
+    assert [len(b) - 8 for b in mixed] == [24, 23, 23]
+    assert sorted(i for b in mixed for i in b[8:]) == list(range(10, 80))
+    supervised = list(EpochBatchSampler(100, 32, seed=0))
+    assert [len(b) for b in supervised] == [25, 25, 25, 25] and len({i for b in supervised for i, _ in b}) == 100
+    assert [len(b) for b in EpochBatchSampler(100, 32, seed=0, drop_last=True)] == [32, 32, 32]

@@ -209,3 +209,39 @@ def test_freeze_bn_stats_keeps_running_statistics(tmp_path, tiny_config, small_d
         after = bn_stats(task.model)
         same = all(torch.equal(a, c) and torch.equal(b, d) for (a, b), (c, d) in zip(before, after, strict=True))
         assert same == freeze
+
+
+def test_patience_ends_training_after_evaluations_without_a_better_score(tmp_path, tiny_config, small_digits):
+    scores = iter([{"neg_loss": -2.0}, {"neg_loss": -1.0}, {"neg_loss": -1.5}, {"neg_loss": -1.2},
+                   {"neg_loss": -0.5}])
+    task = _MinimalTask()
+    task.evaluate = lambda: next(scores)
+    cfg = tiny_config(small_digits, tmp_path / "run", epochs=5, patience=2)
+    result = fit(task, cfg, sink=JsonlSink(tmp_path / "run" / "m.jsonl"))
+    assert result.reason == "early_stopped" and result.epoch == 4 and result.best_epoch == 2  # epoch 5 never ran
+    logs = [e["message"] for e in read_jsonl(tmp_path / "run" / "m.jsonl") if e.get("kind") == "log"]
+    assert any("early stop after epoch 4" in m for m in logs)
+    resumed = fit(_MinimalTask(), tiny_config(small_digits, tmp_path / "run", epochs=5, patience=2,
+                                              resume=str(tmp_path / "run")), sink=JsonlSink(tmp_path / "run" / "m.jsonl"))
+    assert resumed.reason == "early_stopped" and resumed.epoch == 4  # a resume does not train past the stop
+
+
+def test_frozen_backbone_then_layer_wise_rate(tmp_path, tiny_config, small_digits):
+    from semiocr.core.training.loop import build_optimizer, lr_factors
+
+    task = _MinimalTask()
+    start = {k: v.detach().clone() for k, v in task.model.named_parameters()}
+    cfg = tiny_config(small_digits, tmp_path / "run", epochs=1, freeze_backbone_steps=3, backbone_lr_scale=0.1,
+                      warmup_steps=0)
+    fit(task, cfg, sink=JsonlSink(tmp_path / "run" / "m.jsonl"))  # 3 steps: all inside the frozen start
+    after = dict(task.model.named_parameters())  # weights; BatchNorm statistics still adapt (see freeze_bn_stats)
+    assert all(torch.equal(after[k], v) for k, v in start.items() if k.startswith("backbone."))
+    assert not torch.equal(after["head.fc.weight"], start["head.fc.weight"])
+    opt = build_optimizer(task.model, cfg)
+    factors = lr_factors(opt, cfg, total_steps=10)
+    backbone = [f for f, g in zip(factors, opt.param_groups, strict=True) if g["backbone"]]
+    head = [f for f, g in zip(factors, opt.param_groups, strict=True) if not g["backbone"]]
+    assert backbone and head and backbone[0](2) == 0.0
+    assert backbone[0](5) == pytest.approx(0.1 * head[0](5)) and head[0](5) > 0
+    with pytest.raises(ValueError, match="has no `backbone`"):
+        build_optimizer(torch.nn.Linear(2, 2), cfg)

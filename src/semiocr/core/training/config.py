@@ -34,9 +34,17 @@ class Optimization(Strict):
     weight_decay: float = Field(1e-4, ge=0)
     warmup_steps: int = Field(0, ge=0, description="linear learning-rate warm-up, in optimiser steps")
     grad_clip: float = Field(5.0, ge=0, description="max gradient norm (0: off)")
+    backbone_lr_scale: float = Field(1.0, gt=0, le=1, description="learning rate of the backbone as a fraction of "
+                                     "learning_rate (layer-wise rates: pretrained features move less than neck and "
+                                     "head)")
+    freeze_backbone_steps: int = Field(0, ge=0, description="the backbone's weights are not updated during the "
+                                       "first N optimiser steps (a new or rebuilt head settles first; BatchNorm "
+                                       "statistics still adapt unless freeze_bn_stats)")
     freeze_bn_stats: bool = Field(False, description="keep BatchNorm running statistics fixed while training "
                                                      "(small batches, fine-tuning good weights)")
     eval_interval: int = Field(1, ge=1, description="epochs between evaluation + checkpoint")
+    patience: int = Field(0, ge=0, description="end training after this many evaluations in a row without a "
+                                              "better validation score (early stopping; 0: off)")
 
 
 class LoopConfig(Optimization):

@@ -55,7 +55,7 @@ from semiocr.runtime.charset import Charset
 class FitResult:
     """How a run ended."""
 
-    reason: str  # "finished" | "stopped"
+    reason: str  # "finished" | "early_stopped" (``patience``) | "stopped"
     epoch: int
     step: int
     best: float | None
@@ -82,16 +82,42 @@ def warmup_cosine(warmup_steps: int, total_steps: int, min_ratio: float = 0.0) -
     return factor
 
 
+def _backbone_ids(model: nn.Module, cfg: LoopConfig) -> set[int]:
+    """Ids of the backbone's parameters when the config treats the backbone apart (layer-wise rate, freezing)."""
+    if cfg.backbone_lr_scale == 1.0 and not cfg.freeze_backbone_steps:
+        return set()
+    backbone = getattr(model, "backbone", None)
+    if not isinstance(backbone, nn.Module):
+        raise ValueError(f"backbone_lr_scale / freeze_backbone_steps: {type(model).__name__} has no `backbone`")
+    return {id(p) for p in backbone.parameters()}
+
+
 def build_optimizer(model: nn.Module, cfg: LoopConfig) -> torch.optim.Optimizer:
-    """AdamW / Adam / SGD; no weight decay on biases and norm parameters (1-D tensors)."""
-    decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
-    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    """AdamW / Adam / SGD; no weight decay on biases and norm parameters (1-D tensors). With a layer-wise rate or
+    a frozen start the backbone's parameters form their own groups (``group["backbone"]`` True)."""
+    backbone = _backbone_ids(model, cfg)
+    groups = []
+    for in_backbone in ((False, True) if backbone else (False,)):
+        params = [p for p in model.parameters() if p.requires_grad and (id(p) in backbone) == in_backbone]
+        groups += [{"params": [p for p in params if p.ndim >= 2], "weight_decay": cfg.weight_decay,
+                    "backbone": in_backbone},
+                   {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0, "backbone": in_backbone}]
     if cfg.optimizer == "adamw":
         return torch.optim.AdamW(groups, lr=cfg.learning_rate)
     if cfg.optimizer == "adam":
         return torch.optim.Adam(groups, lr=cfg.learning_rate)
     return torch.optim.SGD(groups, lr=cfg.learning_rate, momentum=0.9, nesterov=True)
+
+
+def lr_factors(optimizer: torch.optim.Optimizer, cfg: LoopConfig, total_steps: int) -> list[Callable[[int], float]]:
+    """Per parameter group LR multipliers: warm-up + cosine; for backbone groups also ``backbone_lr_scale`` and
+    zero during the first ``freeze_backbone_steps`` steps."""
+    base = warmup_cosine(cfg.warmup_steps, total_steps, cfg.min_lr_ratio)
+
+    def backbone(step: int) -> float:
+        return 0.0 if step < cfg.freeze_backbone_steps else cfg.backbone_lr_scale * base(step)
+
+    return [backbone if g.get("backbone") else base for g in optimizer.param_groups]
 
 
 def _task_setup(task: TrainTask, ctx: ddp.DistContext) -> None:
@@ -157,8 +183,7 @@ class _Run:
             raise ValueError("the task yields no training step per epoch (too little data for the batch size?)")
         self.optimizer = build_optimizer(task.model, cfg)
         total = cfg.epochs * self.steps_per_epoch
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, warmup_cosine(cfg.warmup_steps, total, cfg.min_lr_ratio))
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_factors(self.optimizer, cfg, total))
         self.use_amp = cfg.amp and self.ctx.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         if cfg.resume:
@@ -268,6 +293,13 @@ class _Run:
         self.save("latest", "latest.pt")
         ddp.barrier(self.ctx)
 
+    def patience_spent(self) -> bool:
+        """Whether ``patience`` evaluations in a row have not beaten the best one (early stopping)."""
+        if not self.cfg.patience or self.state.best_epoch is None:
+            return False
+        since = (self.state.epoch - self.state.best_epoch) // self.cfg.eval_interval
+        return since >= self.cfg.patience
+
     def evaluate_and_save(self, epoch: int) -> None:
         metrics = self.task.evaluate() if self.ctx.is_main else {}
         metrics = ddp.broadcast_object(metrics, self.ctx)
@@ -310,7 +342,8 @@ def fit(task: TrainTask, cfg: LoopConfig, sink: EventSink | None = None,
     epoch_NNNN}.pt`` and (without a sink) ``metrics.jsonl``. With ``cfg.eval_at_start`` the start weights are
     evaluated first (metrics event with ``epoch`` 0) and stay ``best.pt`` unless an epoch beats them.
     ``should_stop`` is polled after every step and inside evaluations; a stop saves ``latest`` (once training
-    has started) and returns ``reason="stopped"``.
+    has started) and returns ``reason="stopped"``. With ``cfg.patience`` training ends early (``"early_stopped"``)
+    once that many evaluations in a row have not beaten the best.
     """
     run_dir = Path(run_dir or cfg.output_dir)
     run = _Run(task, cfg, sink or JsonlSink(run_dir / "metrics.jsonl"), should_stop or (lambda: False), run_dir)
@@ -322,6 +355,10 @@ def fit(task: TrainTask, cfg: LoopConfig, sink: EventSink | None = None,
         if cfg.eval_at_start and run.state.step == 0 and run.state.best is None:
             run.evaluate_and_save(-1)  # epoch 0: the start weights are a candidate for best.pt
         for epoch in range(run.state.epoch, cfg.epochs):
+            if run.patience_spent():  # checked first, so that a resumed run that had stopped early stays so
+                run.log(f"early stop after epoch {epoch}: no better validation in {cfg.patience} evaluations "
+                        f"since epoch {run.state.best_epoch}")
+                return run.result("early_stopped")
             if run.run_epoch(epoch):
                 return run.result("stopped")
             run.end_epoch(epoch)

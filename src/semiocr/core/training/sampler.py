@@ -43,8 +43,14 @@ class EpochBatchSampler(Sampler[list[tuple[int, int]]]):
 
     def __iter__(self) -> Iterator[list[tuple[int, int]]]:
         idx = self._rank_indices()
-        for b in range(self.skip, self.full_length()):
-            yield [(i, self.epoch) for i in idx[b * self.batch_size:(b + 1) * self.batch_size]]
+        n_batches = self.full_length()
+        # without drop_last the batches' sizes differ by at most one (100 lines in batches of 32: 4 × 25), so no
+        # tiny last batch takes a full, noisy optimiser step
+        n = n_batches * self.batch_size if self.drop_last else len(idx)
+        base, extra = divmod(n, max(n_batches, 1))
+        for b in range(self.skip, n_batches):
+            start = b * base + min(b, extra)
+            yield [(i, self.epoch) for i in idx[start:start + base + (b < extra)]]
 
     def __len__(self) -> int:
         return max(0, self.full_length() - self.skip)

@@ -1,0 +1,104 @@
+"""How many labels do I need? Test accuracy against the size of the labelled set, per dev dataset.
+
+For each dataset and each size (default 50, 100, 300 lines; sizes above the dataset's labelled lines are left
+out), ``label_subsets.make_subset`` keeps that many lines of ``train.txt`` labelled (fixed seed) and moves the
+rest into the unlabelled pool; ``ssl_gain.run_dataset`` then runs the joint recipe, the supervised-only sweep and
+the oracle on it. The plot shows supervised-only, large semi-supervised, small distilled and the oracle on
+``test.txt`` (exact match; 1 − NED for handwriting); the table adds the gap closed.
+
+    PYTHONPATH=src python benchmarks/label_curve.py --datasets captcha --sizes 50 100 --out benchmarks/out/curve
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+from label_subsets import make_subset  # noqa: E402
+from ssl_gain import DATASETS, PRESETS, SWEEP, gap_report, run_dataset  # noqa: E402
+
+CURVES = {"small supervised-only": "supervised-only (small)", "large semi-supervised": "large semi-supervised",
+          "small distilled (joint)": "small distilled", "small oracle": "oracle (small, all labels)"}
+#: per dataset: the metric read (handwritten lines are rarely exact) and the overrides its runs need
+DATASET_SETTINGS: dict[str, tuple[str, list[str]]] = {
+    "captcha": ("acc", []),
+    "wire_markers": ("acc", []),
+    "poilus_handwriting": ("norm_edit", ["selection_metric=norm_edit", "data.bucket_by_width=true"]),
+}
+
+
+def run_curve(name: str, data_root: Path, sizes: list[int], preset: str, out: Path, seed: int,
+              overrides: list[str], rates: list[float]) -> list[dict[str, Any]]:
+    """One dataset: a subset per size, then the whole benchmark on it; returns the results (also as JSON)."""
+    labelled = sum(1 for r in (data_root / name / "train.txt").read_text(encoding="utf-8").splitlines() if r.strip())
+    results = []
+    for n in [s for s in sizes if s <= labelled]:
+        subsets = out / "subsets"
+        make_subset(data_root / name, subsets / f"{name}_{n}", n, seed)
+        res = run_dataset(f"{name}_{n}", subsets, preset, out / "runs", seed,
+                          [*DATASET_SETTINGS[name][1], *overrides], rates)
+        results.append({"dataset": name, "labels": n, **res})
+        (out / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
+    return results
+
+
+def plot(curves: dict[str, list[dict[str, Any]]], path: Path) -> Path:
+    """One panel per dataset: test metric of each model against the number of labelled lines."""
+    fig, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 4), squeeze=False)
+    for ax, (name, results) in zip(axes[0], curves.items(), strict=True):
+        metric = DATASET_SETTINGS[name][0]
+        sizes = [r["labels"] for r in results]
+        for key, label in CURVES.items():
+            ax.plot(sizes, [100 * r["test"][key][metric] for r in results], marker="o", label=label)
+        ax.set(title=name, xlabel="labelled lines", ylabel=f"test {'exact' if metric == 'acc' else '1 − NED'} %",
+               xticks=sizes)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def table(curves: dict[str, list[dict[str, Any]]]) -> str:
+    """Markdown: per dataset and size, test metric of the four models, the gap closed and the wall time."""
+    lines = ["| dataset | labelled lines | metric | " + " | ".join(CURVES.values()) + " | gap closed | minutes |",
+             "|---|---|---|" + "---|" * len(CURVES) + "---|---|"]
+    for name, results in curves.items():
+        metric = DATASET_SETTINGS[name][0]
+        for r in results:
+            cells = " | ".join(f"{100 * r['test'][k][metric]:.1f}" for k in CURVES)
+            lines.append(f"| {name} | {r['labels']} | {'exact' if metric == 'acc' else '1−NED'} | {cells} | "
+                         f"{gap_report(r, metric)} | {r['minutes_total']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[50, 100, 300])
+    ap.add_argument("--data-root", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    ap.add_argument("--preset", default="cpu", choices=sorted(PRESETS))
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/out/label_curve"))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--sweep", type=float, nargs="+", default=list(SWEEP))
+    ap.add_argument("-o", "--override", action="append", default=[], help="config key.sub=value (every run)")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    curves = {name: run_curve(name, args.data_root, args.sizes, args.preset, args.out, args.seed, args.override,
+                              args.sweep) for name in args.datasets}
+    print(f"plot: {plot(curves, args.out / 'label_curve.png')}")
+    print(table(curves))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""The benchmark scripts stay in step with the package: each one imports (its module level names exist), and
+the pure helpers that turn measurements into reports behave."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+SCRIPTS = sorted(p.stem for p in BENCH.glob("*.py"))
+
+
+@pytest.mark.parametrize("name", [s for s in SCRIPTS if s != "service_load"])  # locust: the `bench` extra
+def test_benchmark_script_imports(name, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    module = importlib.import_module(name)
+    assert callable(getattr(module, "main", None)) or name.endswith("_common") or name == "bench_data"
+
+
+def test_benchmark_scripts_show_their_usage():
+    for name in ("ssl_gain", "label_curve", "warmup_stability", "rec_presets_zeroshot", "label_subsets"):
+        out = subprocess.run([sys.executable, str(BENCH / f"{name}.py"), "--help"], capture_output=True, text=True,
+                             timeout=120)
+        assert out.returncode == 0 and "usage:" in out.stdout, (name, out.stderr[-2000:])
+
+
+def test_label_subset_moves_the_other_labelled_lines_into_the_pool(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    from label_subsets import make_subset
+    from synthetic_lines import make_rec_dataset
+
+    src = make_rec_dataset(tmp_path / "src", n_train=10, n_val=3, n_unlabeled=4)
+    (src / "test.txt").write_text((src / "val.txt").read_text())
+    (src / "unlabeled_truth.txt").write_text("".join(f"images/unlabeled_{i:05d}.png\tx\n" for i in range(4)))
+    dst = make_subset(src, tmp_path / "dst", 3, seed=1)
+    train = (dst / "train.txt").read_text().splitlines()
+    pool = (dst / "train_unlabeled.txt").read_text().splitlines()
+    truth = (dst / "unlabeled_truth.txt").read_text().splitlines()
+    assert len(train) == 3 and len(pool) == 7 + 4 and len(truth) == 11
+    assert {r.split("\t")[0] for r in train}.isdisjoint(pool)
+    assert [t.split("\t")[0] for t in truth] == pool
+    assert set(train) | set(truth[:7]) == set((src / "train.txt").read_text().splitlines())
+    assert (dst / "images" / pool[0].removeprefix("images/")).is_file()
+    with pytest.raises(ValueError, match="10 labelled lines, 11 asked for"):
+        make_subset(src, tmp_path / "big", 11)
+
+
+def test_gap_closed_is_reported_only_for_sound_baselines(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    from ssl_gain import gap_report
+
+    def res(sup: float, dist: float, ora: float, sound: bool = True, converged: bool = True) -> dict:
+        test = {"small supervised-only": {"acc": sup}, "small distilled (joint)": {"acc": dist},
+                "small oracle": {"acc": ora, "n": 200}}
+        return {"test": test, "supervised": {"sound": sound},
+                "oracle": {"improved": True, "converged": converged, "max_epochs": 12}}
+
+    assert gap_report(res(0.80, 0.86, 0.90), "acc") == "0.60"
+    assert gap_report(res(0.80, 0.92, 0.90), "acc").startswith("1.20 — OUTSIDE [0, 1]: distilled beats the oracle")
+    assert "one line is 0.50 points" in gap_report(res(0.80, 0.92, 0.90), "acc")
+    assert "below supervised-only" in gap_report(res(0.80, 0.78, 0.90), "acc")
+    assert gap_report(res(0.80, 0.86, 0.90, sound=False), "acc").startswith(
+        "not reported (no learning rate of the supervised-only sweep beat the start weights")
+    assert "still improving at its cap of 12 epochs" in gap_report(res(0.80, 0.86, 0.90, converged=False), "acc")
+    assert gap_report(res(0.90, 0.86, 0.80), "acc").startswith("undefined")
