@@ -272,3 +272,23 @@ def test_characters_missing_from_the_start_weights_are_learned_and_written(digit
     texts = [row.split("\t")[1] for row in kept.splitlines()]
     for c in NEW:
         assert sum(c in t for t in texts) >= 10, (c, texts)
+    assert summary["warnings"] == {}  # every character of the labelled lines is in some kept final pseudo-label
+    log = (out / "events.jsonl").read_text(encoding="utf-8")
+    assert "3 characters of the dict are new to these weights (only training teaches them): A K X" in log
+
+    # the same run with a final selection that keeps nothing: the summary says which characters no
+    # pseudo-label writes, most frequent in the labelled lines first
+    strict = lmssl_config(root, tmp_path / "strict", large_start, small_start, rounds=0, warmup=_optim(1, 8),
+                          round_optim=_optim(1, 16), student_optim=_optim(1, 16))
+    strict.student.pseudo.min_length = 100  # no line is that long
+    strict.student.warmup_supervised = False
+    assert run_lmssl(strict).status == "succeeded"
+    warned = json.loads((tmp_path / "strict" / "summary.json").read_text())["warnings"]["unwritten_characters"]
+    assert warned.startswith(f"{len(set(''.join(labelled_texts(root))))} characters of the labelled lines appear "
+                             "in none of the 0 kept final pseudo-labels")
+    assert "**Warnings:**" in (tmp_path / "strict" / "summary.md").read_text(encoding="utf-8")
+
+
+def labelled_texts(root: Path) -> list[str]:
+    """The labels of ``root/train.txt``."""
+    return [row.split("\t")[1] for row in (root / "train.txt").read_text(encoding="utf-8").splitlines()]

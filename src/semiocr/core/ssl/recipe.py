@@ -168,10 +168,31 @@ class Recipe:
                 "rare_char_share": pcfg.rare_char_share, "model": source,
                 **orientation}
         pl.write_pseudo_labels(path, labels, kept, self.inputs.root, meta)
+        if stem == "final":
+            self._note_unwritten(kept)
         self.sink(PseudoLabelStats(stage=f"pseudo_{stem}", round=round_index, name=stem, kept=len(kept),
                                    pool=len(labels), threshold=pcfg.threshold, top_fraction=frac,
                                    rotate_180=bool(orientation["rotate_180"])))
         return kept
+
+    def _note_unwritten(self, kept: list[pl.PseudoLabel]) -> None:
+        """Warn when characters of the labelled lines appear in none of the kept final pseudo-labels: the small
+        model is then taught them by the labelled lines alone (e.g. characters the start weights lacked, when no
+        stage beat those weights)."""
+        written = {c for p in kept for c in p.text}
+        counts: dict[str, int] = {}
+        for sample in self.inputs.labelled:
+            for c in sample.text or "":
+                counts[c] = counts.get(c, 0) + (c not in written)
+        missing = sorted((c for c, n in counts.items() if n), key=lambda c: -counts[c])
+        if not missing:
+            return
+        shown = " ".join(f"{c!r} ({counts[c]}×)" for c in missing[:15]) + (" …" if len(missing) > 15 else "")
+        message = (f"{len(missing)} characters of the labelled lines appear in none of the {len(kept)} kept final "
+                   f"pseudo-labels: {shown}")
+        self.state.setdefault("warnings", {})["unwritten_characters"] = message
+        self._save_state()
+        self.sink(LogLine(message=message, level="warning", stage="pseudo_final"))
 
     def _orientation(self, model: nn.Module, setting: bool | str) -> dict[str, Any]:
         """Whether pseudo-labelling reads lines turned by 180° too: as configured, or (``"auto"``) as measured
@@ -286,7 +307,8 @@ class Recipe:
             self.run_small(teacher)
         self.state.update(stage="done", status="succeeded")
         self._save_state()
-        return write_summary(self.out, self.state["results"], mode, self.state.get("failures", {}))
+        return write_summary(self.out, self.state["results"], mode, self.state.get("failures", {}),
+                             self.state.get("warnings", {}))
 
 
 def _score(m: Mapping[str, float], key: str = "acc") -> tuple[float, float]:

@@ -25,9 +25,10 @@ def summary_table(results: Mapping[str, Mapping[str, Mapping[str, float]]]) -> d
     return out
 
 
-def summary_markdown(table: Mapping[str, Any], mode: str, failures: Mapping[str, str] | None = None) -> str:
+def summary_markdown(table: Mapping[str, Any], mode: str, failures: Mapping[str, str] | None = None,
+                     warnings: Mapping[str, str] | None = None) -> str:
     """Markdown table of validation accuracy (exact match, %) with 1 − NED in brackets, then the stages whose
-    training did not beat their start weights (whose column therefore repeats the start)."""
+    training did not beat their start weights (whose column therefore repeats the start), then other warnings."""
     head = "| model | " + " | ".join(title for _, title in COLUMNS) + " |"
     lines = [f"# LMSSL run summary (mode: {mode})", "", "Validation accuracy, exact match % (1 − NED %).", "",
              head, "|" + "---|" * (len(COLUMNS) + 1)]
@@ -41,14 +42,16 @@ def summary_markdown(table: Mapping[str, Any], mode: str, failures: Mapping[str,
     if failures:
         lines += ["", "**Stages that did not beat their start weights** (their column repeats the start):"]
         lines += [f"- {message}" for message in failures.values()]
+    if warnings:
+        lines += ["", "**Warnings:**"] + [f"- {message}" for message in warnings.values()]
     return "\n".join(lines) + "\n"
 
 
-def write_summary(out_dir: Path, results: Mapping[str, Any], mode: str,
-                  failures: Mapping[str, str] | None = None) -> dict[str, Any]:
+def write_summary(out_dir: Path, results: Mapping[str, Any], mode: str, failures: Mapping[str, str] | None = None,
+                  warnings: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Write ``summary.json`` and ``summary.md`` into ``out_dir``; returns the table."""
     table = summary_table(results)
-    doc = {"mode": mode, "models": table, "failed_stages": dict(failures or {})}
+    doc = {"mode": mode, "models": table, "failed_stages": dict(failures or {}), "warnings": dict(warnings or {})}
     (out_dir / "summary.json").write_text(json.dumps(doc, indent=2) + "\n")
-    (out_dir / "summary.md").write_text(summary_markdown(table, mode, failures), encoding="utf-8")
+    (out_dir / "summary.md").write_text(summary_markdown(table, mode, failures, warnings), encoding="utf-8")
     return table

@@ -133,5 +133,15 @@ def load_start_weights(model: nn.Module, spec: str | Path, charset: Charset | No
     model.head.fc = nn.Linear(fc.in_features, old.num_classes, bias=fc.bias is not None).to(fc.weight.device)
     _load_state(model, w.state, w.describe())
     carried = adapt_ctc_head(model, old, charset)
+    new = unknown_characters(old, charset)
+    unseen = (f"; {len(new)} characters of the dict are new to these weights (only training teaches them): "
+              f"{' '.join(new[:20])}{' …' if len(new) > 20 else ''}" if new else "")
     return (f"start weights loaded from {w.describe()}; dict changed ({old.num_classes} → {charset.num_classes} "
-            f"classes): CTC head rebuilt, {carried} of {charset.num_classes} rows carried over (blank included)")
+            f"classes): CTC head rebuilt, {carried} of {charset.num_classes} rows carried over (blank included)"
+            f"{unseen}")
+
+
+def unknown_characters(known: Charset, charset: Charset) -> list[str]:
+    """The classes of ``charset`` (space included) that weights trained with ``known`` cannot write."""
+    have = set(known.classes)
+    return [c for c in charset.classes[1:] if c not in have]
