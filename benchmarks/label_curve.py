@@ -35,7 +35,7 @@ DATASET_SETTINGS: dict[str, tuple[str, list[str]]] = {
 
 
 def run_curve(name: str, data_root: Path, sizes: list[int], preset: str, out: Path, seed: int,
-              overrides: list[str], rates: list[float]) -> list[dict[str, Any]]:
+              overrides: list[str], rates: list[float], oracle_epochs: int = 12) -> list[dict[str, Any]]:
     """One dataset: a subset per size, then the whole benchmark on it; returns the results (also as JSON)."""
     labelled = sum(1 for r in (data_root / name / "train.txt").read_text(encoding="utf-8").splitlines() if r.strip())
     results = []
@@ -43,7 +43,7 @@ def run_curve(name: str, data_root: Path, sizes: list[int], preset: str, out: Pa
         subsets = out / "subsets"
         make_subset(data_root / name, subsets / f"{name}_{n}", n, seed)
         res = run_dataset(f"{name}_{n}", subsets, preset, out / "runs", seed,
-                          [*DATASET_SETTINGS[name][1], *overrides], rates)
+                          [*DATASET_SETTINGS[name][1], *overrides], rates, oracle_epochs)
         results.append({"dataset": name, "labels": n, **res})
         (out / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
     return results
@@ -91,11 +91,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--sweep", type=float, nargs="+", default=list(SWEEP))
+    ap.add_argument("--oracle-epochs", type=int, default=12, help="cap of the oracle (it stops when val does)")
     ap.add_argument("-o", "--override", action="append", default=[], help="config key.sub=value (every run)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     curves = {name: run_curve(name, args.data_root, args.sizes, args.preset, args.out, args.seed, args.override,
-                              args.sweep) for name in args.datasets}
+                              args.sweep, args.oracle_epochs) for name in args.datasets}
     print(f"plot: {plot(curves, args.out / 'label_curve.png')}")
     print(table(curves))
 
