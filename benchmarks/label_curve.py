@@ -93,10 +93,19 @@ def main() -> None:
     ap.add_argument("--sweep", type=float, nargs="+", default=list(SWEEP))
     ap.add_argument("--oracle-epochs", type=int, default=12, help="cap of the oracle (it stops when val does)")
     ap.add_argument("-o", "--override", action="append", default=[], help="config key.sub=value (every run)")
+    ap.add_argument("--from-json", type=Path, nargs="+", default=None,
+                    help="draw and tabulate earlier results (<out>/<dataset>.json files) instead of running")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    curves = {name: run_curve(name, args.data_root, args.sizes, args.preset, args.out, args.seed, args.override,
-                              args.sweep, args.oracle_epochs) for name in args.datasets}
+    if args.from_json:
+        curves: dict[str, list[dict[str, Any]]] = {}
+        for path in args.from_json:
+            for r in json.loads(path.read_text(encoding="utf-8")):
+                curves.setdefault(r["dataset"], []).append(r)
+        curves = {k: sorted(v, key=lambda r: r["labels"]) for k, v in curves.items()}
+    else:
+        curves = {name: run_curve(name, args.data_root, args.sizes, args.preset, args.out, args.seed,
+                                  args.override, args.sweep, args.oracle_epochs) for name in args.datasets}
     print(f"plot: {plot(curves, args.out / 'label_curve.png')}")
     print(table(curves))
 

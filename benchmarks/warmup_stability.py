@@ -1,5 +1,5 @@
 """Does the recipe's supervised warm-up hold on few labels? Runs only the large model's warm-up stage of an LMSSL
-config (exactly as ``Recipe.run_large`` runs it) and reports validation at the start and at every evaluation,
+config (``Recipe.large_warmup``, as a joint run runs it) and reports validation at the start and at every evaluation,
 gradient norms before clipping and the loss, step by step.
 
     PYTHONPATH=src python benchmarks/warmup_stability.py --data /tmp/wire_100 --out /tmp/ws/v6 \
@@ -39,10 +39,7 @@ def run_warmup(data: Path, out: Path, overrides: list[str]) -> dict[str, Any]:
         elif isinstance(event, Metrics):
             evals.append({"epoch": event.epoch, "acc": event.values["acc"], "norm_edit": event.values["norm_edit"]})
 
-    recipe = Recipe(cfg, sink)
-    t = cfg.teacher
-    task = recipe._teacher_task(recipe._model(t.model, recipe._start(t.model, "large")), [], 0, t.warmup.batch_size)
-    res = recipe._stage(task, "large/warmup", t.warmup, t.model)
+    res = Recipe(cfg, sink).large_warmup()
     return {"data": str(data), "overrides": overrides, "start": res.start, "trained": res.trained,
             "improved": res.improved(cfg.selection_metric), "evals": evals, "steps": steps}
 

@@ -67,3 +67,20 @@ def test_gap_closed_is_reported_only_for_sound_baselines(monkeypatch):
         "not reported (no learning rate of the supervised-only sweep beat the start weights")
     assert "still improving at its cap of 12 epochs" in gap_report(res(0.80, 0.86, 0.90, converged=False), "acc")
     assert gap_report(res(0.90, 0.86, 0.80), "acc").startswith("undefined")
+
+
+def test_label_curve_draws_and_tabulates_results(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    from label_curve import CURVES, plot, table
+
+    def result(labels: int, base: float) -> dict:
+        test = {k: {"acc": base + 0.05 * i, "norm_edit": base + 0.1, "n": 100} for i, k in enumerate(CURVES)}
+        return {"dataset": "captcha", "labels": labels, "test": test, "minutes_total": 3.5,
+                "supervised": {"sound": True}, "oracle": {"improved": True, "converged": True, "max_epochs": 12}}
+
+    curves = {"captcha": [result(50, 0.5), result(100, 0.6)]}
+    png = plot(curves, tmp_path / "curve.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    rows = table(curves).splitlines()
+    assert rows[2] == "| captcha | 50 | exact | 50.0 | 55.0 | 60.0 | 65.0 | 0.67 | 3.5 |"
+    assert len(rows) == 4

@@ -41,18 +41,39 @@ class TinyCRNN(nn.Module):
         return self.head(f.transpose(1, 2))
 
 
-def _small(num_classes: int, **kw) -> TinyCRNN:
-    return TinyCRNN(num_classes, width=12, **kw)
+class ReadCRNN(nn.Module):
+    """Tiny CRNN that can learn to read (``TinyCRNN`` cannot leave CTC's all-blank start in a few hundred
+    steps): three conv blocks to a height of 3 (kept as channels, not averaged), a 1-D conv over the frames for
+    context, a linear head (``head.fc``, for the dict surgery). 48×W in → ``[N, W/4, C]`` logits."""
+
+    def __init__(self, num_classes: int, width: int = 32):
+        super().__init__()
+
+        def block(c_in: int, c_out: int, stride: int | tuple[int, int]) -> list[nn.Module]:
+            return [nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1), nn.BatchNorm2d(c_out), nn.ReLU()]
+
+        self.backbone = nn.Sequential(*block(3, 16, 2), *block(16, width, 2), *block(width, width, (2, 1)),
+                                      nn.AdaptiveAvgPool2d((3, None)))
+        self.seq = nn.Sequential(nn.Conv1d(3 * width, 2 * width, 3, padding=1), nn.ReLU())
+        self.head = _Head(2 * width, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.backbone(x)
+        n, c, h, w = f.shape
+        return self.head(self.seq(f.reshape(n, c * h, w)).transpose(1, 2))
 
 
-def _large(num_classes: int, **kw) -> TinyCRNN:
-    return TinyCRNN(num_classes, width=24, **kw)
+MODELS = {"ssl-test-small": lambda num_classes, **kw: TinyCRNN(num_classes, width=12, **kw),
+          "ssl-test-large": lambda num_classes, **kw: TinyCRNN(num_classes, width=24, **kw),
+          "ssl-read-small": lambda num_classes, **kw: ReadCRNN(num_classes, width=24, **kw),
+          "ssl-read-large": lambda num_classes, **kw: ReadCRNN(num_classes, width=32, **kw)}
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def ssl_test_models() -> Iterator[None]:
-    """``ssl-test-small`` / ``ssl-test-large`` in the model registry during each test here, removed after it."""
-    with registered_models({"ssl-test-small": _small, "ssl-test-large": _large}):
+    """The tiny test models (``ssl-test-*``: fast, cannot learn much; ``ssl-read-*``: learn to read generated
+    lines) in the model registry for each test module here (module fixtures build them too), removed after it."""
+    with registered_models(MODELS):
         yield
 
 

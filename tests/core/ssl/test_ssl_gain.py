@@ -10,20 +10,18 @@ OpenCV's plain sans-serif font: the "pretrained weights" of a real run. Evaluati
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from semiocr.core.data.images import read_image
 from semiocr.core.data.labels import read_labelled
 from semiocr.core.eval.recognition import rec_metrics
 from semiocr.core.inference.recognizer import Recognizer
-from semiocr.core.models.registry import registered_models
 from semiocr.core.ssl.config import LmsslConfig
 from semiocr.core.ssl.recipe import run_lmssl
 from semiocr.core.weights.checkpoint import read_checkpoint
@@ -31,52 +29,6 @@ from semiocr.core.weights.load import load_recognizer_model
 
 DIGITS = "0123456789"
 Render = Callable[[str, np.random.Generator], np.ndarray]
-
-
-class _Head(nn.Module):
-    def __init__(self, dim: int, num_classes: int):
-        super().__init__()
-        self.fc = nn.Linear(dim, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(x)
-
-
-class ReadCRNN(nn.Module):
-    """Tiny CRNN that can learn to read (the conftest models cannot leave CTC's all-blank start in a few hundred
-    steps): three conv blocks to a height of 3 (kept as channels, not averaged), a 1-D conv over the frames for
-    context, a linear head (``head.fc``, for the dict surgery). 48×W in → ``[N, W/4, C]`` logits."""
-
-    def __init__(self, num_classes: int, width: int = 32):
-        super().__init__()
-
-        def block(c_in: int, c_out: int, stride: int | tuple[int, int]) -> list[nn.Module]:
-            return [nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1), nn.BatchNorm2d(c_out), nn.ReLU()]
-
-        self.backbone = nn.Sequential(*block(3, 16, 2), *block(16, width, 2), *block(width, width, (2, 1)),
-                                      nn.AdaptiveAvgPool2d((3, None)))
-        self.seq = nn.Sequential(nn.Conv1d(3 * width, 2 * width, 3, padding=1), nn.ReLU())
-        self.head = _Head(2 * width, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        f = self.backbone(x)
-        n, c, h, w = f.shape
-        return self.head(self.seq(f.reshape(n, c * h, w)).transpose(1, 2))
-
-
-def _small(num_classes: int, **kw) -> ReadCRNN:
-    return ReadCRNN(num_classes, width=24, **kw)
-
-
-def _large(num_classes: int, **kw) -> ReadCRNN:
-    return ReadCRNN(num_classes, width=32, **kw)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def read_models() -> Iterator[None]:
-    """``ssl-read-small`` / ``ssl-read-large`` in the registry for this module's tests."""
-    with registered_models({"ssl-read-small": _small, "ssl-read-large": _large}):
-        yield
 
 
 # -- generated lines --------------------------------------------------------------------------------------

@@ -219,12 +219,17 @@ class Recipe:
                            consistency_threshold=t.consistency_threshold, consistency_batch=t.consistency_batch,
                            seed=self.cfg.seed + k, parent=parent)
 
+    def large_warmup(self) -> StageResult:
+        """The large model's supervised warm-up stage (labelled lines only, from its start weights)."""
+        t = self.cfg.teacher
+        start = self._start(t.model, "large")
+        return self._stage(self._teacher_task(self._model(t.model, start), [], 0, t.warmup.batch_size),
+                           "large/warmup", t.warmup, t.model)
+
     def run_large(self) -> Path:
         """Warm-up, then K rounds of pseudo-label → train; returns the best large weights."""
         t = self.cfg.teacher
-        start = self._start(t.model, "large")
-        res = self._stage(self._teacher_task(self._model(t.model, start), [], 0, t.warmup.batch_size), "large/warmup",
-                          t.warmup, t.model)
+        res = self.large_warmup()
         self._record("large", "start", res.start)
         self._record("large", "warmup", res.best)
         best, best_metrics = res.best_path, res.best
