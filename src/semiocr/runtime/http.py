@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -92,8 +93,6 @@ class _BodyLimit:
 
 
 async def _send_json(send: Callable, status: int, body: dict) -> None:
-    import json
-
     data = json.dumps(body).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})

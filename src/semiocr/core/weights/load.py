@@ -4,6 +4,7 @@ weights file says about itself (architecture, builder arguments, charset), and t
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +29,9 @@ class LoadedWeights:
     meta: CheckpointMeta
     ref: WeightsRef
 
-    @property
+    @functools.cached_property
     def charset(self) -> Charset | None:
+        """The weights' charset (built once)."""
         return self.meta.charset_obj()
 
     def describe(self) -> str:
