@@ -7,35 +7,18 @@ import json
 from pathlib import Path
 
 import cv2
-import matplotlib
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
 
-_FONT = str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf")
+from semiocr.core.export.samples import sample_page
+
 _WORDS = ["invoice", "Total", "2024", "Paris", "OCR", "model", "line", "number", "42.50", "text", "hello",
           "world", "detector", "sample", "page", "Berlin", "data", "open", "source", "quick", "brown", "fox"]
 
 
 def generated_page(seed: int, size: tuple[int, int] = (520, 700)) -> tuple[np.ndarray, list[tuple[str, list]]]:
-    """A printed BGR page of 4–6 lines (random words, sizes, positions, ink and paper tones, pixel noise) and its
-    ground truth: ``(text, box polygon)`` per line."""
-    rng = np.random.default_rng(seed)
-    h, w = size
-    page = Image.new("RGB", (w, h), tuple(int(v) for v in rng.integers(225, 256, 3)))
-    pen = ImageDraw.Draw(page)
-    y = int(rng.integers(20, 50))
-    truth = []
-    while y < h - 60:
-        font = ImageFont.truetype(_FONT, int(rng.integers(20, 34)))
-        text = " ".join(rng.choice(_WORDS, size=int(rng.integers(1, 5))))
-        x = int(rng.integers(15, 200))
-        pen.text((x, y), text, fill=tuple(int(v) for v in rng.integers(0, 60, 3)), font=font)
-        x0, y0, x1, y1 = pen.textbbox((x, y), text, font=font)
-        truth.append((text, [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]))
-        y += int(rng.integers(55, 95))
-    arr = np.asarray(page)[:, :, ::-1].astype(np.int16)
-    arr += rng.integers(-8, 9, arr.shape).astype(np.int16)
-    return np.clip(arr, 0, 255).astype(np.uint8), truth
+    """A printed BGR page of 4–6 lines of plain words and its ground truth: ``(text, box polygon)`` per line (the
+    package's ``sample_page`` with a word list that the imported models read perfectly)."""
+    return sample_page(seed, size, _WORDS)
 
 
 def write_text_pages(root: Path, seeds: list[int], label_file: str = "det_val.txt") -> list[list[str]]:

@@ -4,6 +4,8 @@ seed gives the same pixels on every machine with the same Pillow and FreeType; n
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -50,8 +52,9 @@ def sample_lines(n: int = 6, seed: int = 0) -> list[tuple[np.ndarray, str]]:
     return out
 
 
-def sample_page(seed: int = 0, size: tuple[int, int] = (520, 700)) -> tuple[np.ndarray, list[tuple[str, list]]]:
-    """A printed BGR page of 4–6 lines (random words, sizes, positions, ink and paper tones, light pixel noise)
+def sample_page(seed: int = 0, size: tuple[int, int] = (520, 700), words: Sequence[str] = WORDS
+                ) -> tuple[np.ndarray, list[tuple[str, list]]]:
+    """A printed BGR page of 4–6 lines (random ``words``, sizes, positions, ink and paper tones, light pixel noise)
     and its truth: ``(text, box polygon)`` per line."""
     rng = np.random.default_rng(seed)
     h, w = size
@@ -61,7 +64,7 @@ def sample_page(seed: int = 0, size: tuple[int, int] = (520, 700)) -> tuple[np.n
     truth = []
     while y < h - 60:
         font = _font(int(rng.integers(20, 34)))
-        text = " ".join(rng.choice(WORDS, size=int(rng.integers(1, 5))).tolist())
+        text = " ".join(rng.choice(list(words), size=int(rng.integers(1, 5))).tolist())
         x = int(rng.integers(15, 200))
         pen.text((x, y), text, fill=tuple(int(v) for v in rng.integers(0, 60, 3)), font=font)
         x0, y0, x1, y1 = pen.textbbox((x, y), text, font=font)
