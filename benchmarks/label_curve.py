@@ -22,7 +22,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 from label_subsets import make_subset  # noqa: E402
-from ssl_gain import DATASETS, PRESETS, SWEEP, gap_report, run_dataset  # noqa: E402
+from ssl_gain import BACKBONE_SWEEP, DATASETS, PRESETS, SWEEP, gap_report, run_dataset  # noqa: E402
 
 CURVES = {"small supervised-only": "supervised-only (small)", "large semi-supervised": "large semi-supervised",
           "small distilled (joint)": "small distilled", "small oracle": "oracle (small, all labels)"}
@@ -35,7 +35,8 @@ DATASET_SETTINGS: dict[str, tuple[str, list[str]]] = {
 
 
 def run_curve(name: str, data_root: Path, sizes: list[int], preset: str, out: Path, seed: int,
-              overrides: list[str], rates: list[float], oracle_epochs: int = 12) -> list[dict[str, Any]]:
+              overrides: list[str], rates: list[float], oracle_epochs: int = 12,
+              backbone_scales: list[float] = BACKBONE_SWEEP) -> list[dict[str, Any]]:
     """One dataset: a subset per size, then the whole benchmark on it; returns the results (also as JSON)."""
     labelled = sum(1 for r in (data_root / name / "train.txt").read_text(encoding="utf-8").splitlines() if r.strip())
     results = []
@@ -43,7 +44,8 @@ def run_curve(name: str, data_root: Path, sizes: list[int], preset: str, out: Pa
         subsets = out / "subsets"
         make_subset(data_root / name, subsets / f"{name}_{n}", n, seed)
         res = run_dataset(f"{name}_{n}", subsets, preset, out / "runs", seed,
-                          [*DATASET_SETTINGS[name][1], *overrides], rates, oracle_epochs)
+                          [*DATASET_SETTINGS[name][1], *overrides], rates, oracle_epochs,
+                          backbone_scales=backbone_scales)
         results.append({"dataset": name, "labels": n, **res})
         (out / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
     return results
@@ -91,6 +93,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--sweep", type=float, nargs="+", default=list(SWEEP))
+    ap.add_argument("--sweep-backbone", type=float, nargs="+", default=list(BACKBONE_SWEEP))
     ap.add_argument("--oracle-epochs", type=int, default=12, help="cap of the oracle (it stops when val does)")
     ap.add_argument("-o", "--override", action="append", default=[], help="config key.sub=value (every run)")
     ap.add_argument("--from-json", type=Path, nargs="+", default=None,
@@ -105,7 +108,8 @@ def main() -> None:
         curves = {k: sorted(v, key=lambda r: r["labels"]) for k, v in curves.items()}
     else:
         curves = {name: run_curve(name, args.data_root, args.sizes, args.preset, args.out, args.seed,
-                                  args.override, args.sweep, args.oracle_epochs) for name in args.datasets}
+                                  args.override, args.sweep, args.oracle_epochs, args.sweep_backbone)
+                  for name in args.datasets}
     print(f"plot: {plot(curves, args.out / 'label_curve.png')}")
     print(table(curves))
 
