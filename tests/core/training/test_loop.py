@@ -221,8 +221,8 @@ def test_patience_ends_training_after_evaluations_without_a_better_score(tmp_pat
     assert result.reason == "early_stopped" and result.epoch == 4 and result.best_epoch == 2  # epoch 5 never ran
     logs = [e["message"] for e in read_jsonl(tmp_path / "run" / "m.jsonl") if e.get("kind") == "log"]
     assert any("early stop after epoch 4" in m for m in logs)
-    resumed = fit(_MinimalTask(), tiny_config(small_digits, tmp_path / "run", epochs=5, patience=2,
-                                              resume=str(tmp_path / "run")), sink=JsonlSink(tmp_path / "run" / "m.jsonl"))
+    again = tiny_config(small_digits, tmp_path / "run", epochs=5, patience=2, resume=str(tmp_path / "run"))
+    resumed = fit(_MinimalTask(), again, sink=JsonlSink(tmp_path / "run" / "m.jsonl"))
     assert resumed.reason == "early_stopped" and resumed.epoch == 4  # a resume does not train past the stop
 
 
