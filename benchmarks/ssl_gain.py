@@ -45,7 +45,7 @@ from semiocr.core.events import JsonlSink
 from semiocr.core.inference.recognizer import Recognizer
 from semiocr.core.models.registry import build_model
 from semiocr.core.ssl import pseudo_label as pl
-from semiocr.core.ssl.common import TaskData
+from semiocr.core.ssl.common import TaskData, selection_score
 from semiocr.core.ssl.config import LmsslConfig, OptimCfg
 from semiocr.core.ssl.recipe import run_lmssl
 from semiocr.core.ssl.stage import StageResult, run_stage, train_config
@@ -105,11 +105,6 @@ def _truth(root: Path) -> dict[str, str]:
             for s in read_labelled(root.resolve(), "unlabeled_truth.txt")}
 
 
-def _score(metrics: dict[str, float], key: str) -> tuple[float, float]:
-    other = "norm_edit" if key == "acc" else "acc"
-    return metrics.get(key, float("-inf")), metrics.get(other, float("-inf"))
-
-
 def _small_run(cfg: LmsslConfig, root: Path, out: Path, extra: list[pl.PseudoLabel], optim: OptimCfg
                ) -> StageResult:
     """The small model trained with plain CTC (no teacher) on the labelled lines plus ``extra`` (true labels of
@@ -124,7 +119,7 @@ def _small_run(cfg: LmsslConfig, root: Path, out: Path, extra: list[pl.PseudoLab
     synth = Path(cfg.output_dir) / "small" / "synth" / "checkpoints" / "best.pt"
     start = synth if synth.is_file() else s.model.pretrained  # the joint run's small start weights
     if start is not None:
-        load_start_weights(model, Path(start) if synth.is_file() else start, cs)
+        load_start_weights(model, start, cs)
     n_lab = len(data.labelled)
     task = StudentTask(model, data, extra, teacher=None, labelled_share=n_lab / (n_lab + len(extra)), seed=cfg.seed)
     tcfg = train_config(optim, task, out, device=cfg.device, seed=cfg.seed, model_kwargs=s.model.kwargs)
@@ -145,7 +140,7 @@ def _supervised(cfg: LmsslConfig, root: Path, out: Path, rates: list[float], bac
             name = f"lr_{lr:g}" + ("" if scale == warm.backbone_lr_scale else f"_backbone_{scale:g}")
             optim = warm.model_copy(update={"learning_rate": lr, "backbone_lr_scale": scale})
             runs[name] = _small_run(cfg, root, out / name, [], optim)
-    best = max(runs, key=lambda name: _score(runs[name].best, key))
+    best = max(runs, key=lambda name: selection_score(runs[name].best, key))
     sweep = {name: {"val_start": r.start.get(key), "val_trained": r.trained.get(key),
                     "trained_epoch": r.trained.get("epoch"), "improved": r.improved(key)} for name, r in runs.items()}
     return runs[best].best_path, {"setting": best, "sweep": sweep, "sound": any(r.improved(key) for r in runs.values())}

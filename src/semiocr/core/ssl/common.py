@@ -60,6 +60,12 @@ def tiebreak_metric(selection_metric: str) -> str:
     return "norm_edit" if selection_metric == "acc" else "acc"
 
 
+def selection_score(metrics: Mapping[str, float], key: str = "acc") -> tuple[float, float]:
+    """Sort key of validation metrics: ``key`` (exact match or 1 − NED), then its tie-break metric; a missing
+    metric counts as −∞."""
+    return metrics.get(key, float("-inf")), metrics.get(tiebreak_metric(key), float("-inf"))
+
+
 @dataclass
 class MixedBatch:
     """A supervised batch plus per-sample loss weights (1 for labelled, ``pseudo_weight`` for pseudo-labels)."""

@@ -40,7 +40,7 @@ from semiocr.core.inference.device import resolve_device
 from semiocr.core.job import JobResult
 from semiocr.core.models.registry import build_model
 from semiocr.core.ssl import pseudo_label as pl
-from semiocr.core.ssl.common import TaskData, tiebreak_metric
+from semiocr.core.ssl.common import TaskData, selection_score
 from semiocr.core.ssl.config import LmsslConfig, ModelCfg, OptimCfg, PseudoCfg
 from semiocr.core.ssl.inputs import RunInputs, check_inputs
 from semiocr.core.ssl.stage import StageResult, copy_stage, run_stage, train_config
@@ -240,7 +240,8 @@ class Recipe:
             res = self._stage(self._teacher_task(model, pseudo, k, t.round_optim.batch_size, str(best)),
                               f"large/round{k}", t.round_optim, t.model, start_metrics=best_metrics)
             self._record("large", f"round{k}", res.best)
-            if _score(res.best, self.cfg.selection_metric) >= _score(best_metrics, self.cfg.selection_metric):
+            key = self.cfg.selection_metric
+            if selection_score(res.best, key) >= selection_score(best_metrics, key):
                 best, best_metrics = res.best_path, res.best
         shutil.copyfile(best, self.out / "large_best.pt")
         trained = {k: v for k, v in self.state["results"]["large"].items() if k == "warmup" or k.startswith("round")}
@@ -316,16 +317,11 @@ class Recipe:
                              self.state.get("warnings", {}))
 
 
-def _score(m: Mapping[str, float], key: str = "acc") -> tuple[float, float]:
-    """Selection key of validation metrics: ``key`` (exact match or 1 − NED), then the other one."""
-    return m[key], m.get(tiebreak_metric(key), 0.0)
-
-
 def _best_of(results: Mapping[str, Mapping[str, float]], key: str = "acc") -> dict[str, float]:
     """The stage metrics with the best ``_score`` (later stages win ties)."""
     best: dict[str, float] = {}
     for m in results.values():
-        if not best or _score(m, key) >= _score(best, key):
+        if not best or selection_score(m, key) >= selection_score(best, key):
             best = dict(m)
     return best
 

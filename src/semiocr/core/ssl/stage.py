@@ -17,6 +17,7 @@ from typing import Any
 
 from semiocr.core.events import Event, EventSink, JsonlSink, Metrics, StopRequested, never
 from semiocr.core.inference.device import resolve_device
+from semiocr.core.ssl.common import selection_score
 from semiocr.core.ssl.config import OptimCfg
 from semiocr.core.training.config import LoopConfig
 from semiocr.core.training.loop import fit
@@ -37,9 +38,7 @@ class StageResult:
 
     def improved(self, key: str) -> bool:
         """Whether training beat the start weights on ``key`` (ties broken by the other of acc / norm_edit)."""
-        other = "norm_edit" if key == "acc" else "acc"
-        score = lambda m: (m.get(key, float("-inf")), m.get(other, float("-inf")))  # noqa: E731
-        return bool(self.trained) and score(self.trained) > score(self.start)
+        return bool(self.trained) and selection_score(self.trained, key) > selection_score(self.start, key)
 
 
 def train_config(optim: OptimCfg, task: TrainTask, out_dir: Path, *, device: str, seed: int,
