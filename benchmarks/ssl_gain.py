@@ -47,7 +47,7 @@ from semiocr.core.models.registry import build_model
 from semiocr.core.ssl import pseudo_label as pl
 from semiocr.core.ssl.common import TaskData, selection_score
 from semiocr.core.ssl.config import LmsslConfig, OptimCfg
-from semiocr.core.ssl.recipe import run_lmssl
+from semiocr.core.ssl.recipe import run_lmssl, warmup_weights
 from semiocr.core.ssl.stage import StageResult, run_stage, train_config
 from semiocr.core.ssl.student import StudentTask
 from semiocr.core.training.loop import seed_everything
@@ -75,7 +75,7 @@ def _shipped(name: str) -> dict[str, Any]:
 
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # 2-core CPU, the product's small model: PP-OCRv4 mobile from its imported weights in both roles.
+    # 2-core CPU, the shipped config: PP-OCRv6 small (large) teaches PP-OCRv4 mobile (small), imported weights.
     "cpu": _shipped("lmssl_cpu.yaml"),
     # 2-core CPU, small random-init conv + transformer pair from synthetic pre-training (the first measurement).
     "cpu-tiny": {
@@ -218,8 +218,8 @@ def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int, o
     oracle, oracle_info = _oracle(cfg, root, out / name / "oracle", oracle_epochs, oracle_patience)
     run = Path(cfg.output_dir)
     models = {"small supervised-only": sup,
-              "large warm-up (recipe)": run / "large/warmup/checkpoints/best.pt",
-              "small warm-up (recipe)": run / "small/warmup/checkpoints/best.pt",
+              "large warm-up (recipe)": warmup_weights(run, "large"),
+              "small warm-up (recipe)": warmup_weights(run, "small"),
               "large semi-supervised": run / "large_best.pt",
               "small distill stage": run / "small/distill/checkpoints/best.pt",
               "small distilled (joint)": run / "small_best.pt",

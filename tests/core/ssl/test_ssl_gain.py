@@ -244,3 +244,42 @@ def test_characters_missing_from_the_start_weights_are_learned_and_written(digit
 def labelled_texts(root: Path) -> list[str]:
     """The labels of ``root/train.txt``."""
     return [row.split("\t")[1] for row in (root / "train.txt").read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.slow
+def test_warmup_tries_keep_the_one_best_on_val_and_hand_it_on(digit_start, tmp_path):
+    """A new domain (script-font lines) and three warm-up settings from the same start weights: a rate too low
+    to move them, one that learns, one that wrecks them. The one that learns is the warm-up: the rounds and the
+    small model's supervised-only stage (same model here) go on from its weights, and the summary lists all."""
+    torch.manual_seed(0)
+    large_start, _ = digit_start
+    root, rng = tmp_path / "ds", np.random.default_rng(100)
+
+    def script(text: str, r: np.random.Generator) -> np.ndarray:
+        return render(text, r, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, hard=True)
+
+    for name, n in (("train.txt", 16), ("val.txt", 40), ("train_unlabeled.txt", 16)):
+        write_split(root, name, [random_text(rng, (4, 7)) for _ in range(n)], script, rng,
+                    labelled=name != "train_unlabeled.txt")
+    (root / "dict.txt").write_text("".join(c + "\n" for c in DIGITS))
+    out = tmp_path / "run"
+    raw = lmssl_config(root, out, large_start, None, rounds=1, warmup=_optim(30, 8, 1e-7),
+                       round_optim=_optim(1, 16), student_optim=_optim(1, 16)).model_dump(mode="json")
+    raw["teacher"]["warmup_tries"] = [{"learning_rate": 3e-3}, {"learning_rate": 10.0}]
+    raw["student"].update(model=raw["teacher"]["model"], warmup_from_large=True)
+    summary = run_lmssl(LmsslConfig.model_validate(raw)).summary
+
+    state = json.loads((out / "state.json").read_text())
+    tried = summary["large"]["warmup_tries"]
+    print({k: (round(v["acc"], 3), round(v["norm_edit"], 3)) for k, v in tried.items()}, summary["large"]["start"])
+    assert state["warmup_stages"]["large"] == "large/warmup_try1"
+    assert summary["large"]["warmup"] == tried["warmup_try1"]
+    assert tried["warmup_try1"]["norm_edit"] > max(tried["warmup"]["norm_edit"], tried["warmup_try2"]["norm_edit"])
+    assert "large_warmup" not in state.get("failures", {})
+    starts = {(out / f"large/{k}/start.json").read_text() for k in tried}  # measured once, the same for all
+    assert len(starts) == 1
+    chosen = (out / "large/warmup_try1/checkpoints/best.pt").read_bytes()
+    assert (out / "small/warmup/checkpoints/best.pt").read_bytes() == chosen
+    assert read_checkpoint(out / "large/round1/checkpoints/latest.pt")["meta"].parent.endswith(
+        "large/warmup_try1/checkpoints/best.pt")
+    assert "large supervised warm-up tries (the best is the warm-up): warmup " in (out / "summary.md").read_text()

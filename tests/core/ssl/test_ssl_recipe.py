@@ -249,3 +249,11 @@ def test_a_stage_that_does_not_beat_its_start_says_so(digit_dataset, tmp_path):
     assert any(e["kind"] == "log" and e["level"] == "warning" and "did not beat" in e["message"] for e in warnings)
     done = json.loads((tmp_path / "wild" / "large" / "warmup" / "done.json").read_text())
     assert done["trained"]["acc"] < done["start"]["acc"] and done["trained"]["epoch"] in (1, 2)
+
+
+def test_a_warmup_try_with_a_bad_knob_is_named(digit_dataset, tmp_path):
+    root, _ = digit_dataset
+    with pytest.raises(ValueError, match=r"teacher.warmup_tries\[1\].*learning_rat"):
+        _cfg(root, tmp_path, **{"teacher.warmup_tries": [{"epochs": 1}, {"learning_rat": 1e-3}]})
+    with pytest.raises(ValueError, match=r"student.warmup_tries\[0\].*batch_size"):
+        _cfg(root, tmp_path, **{"student.warmup_tries": [{"batch_size": 0}]})

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from semiocr.core.training.config import Optimization, Strict
 
@@ -72,11 +72,27 @@ class PseudoCfg(Strict):
         return min(1.0, self.top_fraction_start + (round_index - 1) * self.top_fraction_step)
 
 
+def warmup_settings(base: OptimCfg, tries: list[dict[str, Any]], where: str) -> list[OptimCfg]:
+    """The supervised warm-up's settings: ``base``, then ``base`` with each try's knobs changed. A try naming an
+    unknown knob or an invalid value is an error that names ``where`` and the try's index."""
+    out = [base]
+    for i, changes in enumerate(tries):
+        try:
+            out.append(OptimCfg.model_validate({**base.model_dump(), **changes}))
+        except ValidationError as e:
+            raise ValueError(f"{where}[{i}] {changes}: {e}") from None
+    return out
+
+
 class TeacherCfg(Strict):
     """The large model's semi-supervised rounds (DESIGN.md §5 steps 1–3)."""
 
     model: ModelCfg = Field(default_factory=lambda: ModelCfg(arch="PP-OCRv4-server-rec"))
     warmup: OptimCfg = Field(default_factory=OptimCfg)
+    # more supervised warm-ups from the same start weights, each ``warmup`` with these knobs changed; the one
+    # best on val is the warm-up the rounds start from. A start close to the domain fine-tunes best with its
+    # backbone protected, one far from it (new characters, another script) needs the whole network at full rate
+    warmup_tries: list[dict[str, Any]] = Field(default_factory=list)
     rounds: int = Field(2, ge=0)
     round_optim: OptimCfg = Field(default_factory=OptimCfg)
     # top fractions only: the confidence scale differs by domain (BENCHMARKS.md: 0.9 kept 5 of 1856 handwritten
@@ -92,6 +108,15 @@ class TeacherCfg(Strict):
     consistency_threshold: float = Field(0.5, ge=0, le=1)
     consistency_batch: int = Field(16, ge=1)
 
+    @model_validator(mode="after")
+    def _tries(self) -> TeacherCfg:
+        self.warmup_settings()
+        return self
+
+    def warmup_settings(self) -> list[OptimCfg]:
+        """The warm-up, then each of ``warmup_tries``."""
+        return warmup_settings(self.warmup, self.warmup_tries, "teacher.warmup_tries")
+
 
 class StudentCfg(Strict):
     """The small model distilled from the teacher (DESIGN.md §5 step 4)."""
@@ -99,6 +124,7 @@ class StudentCfg(Strict):
     model: ModelCfg = Field(default_factory=lambda: ModelCfg(arch="PP-OCRv4-mobile-rec"))
     optim: OptimCfg = Field(default_factory=OptimCfg)
     warmup: OptimCfg | None = None  # the supervised warm-up stage; None = same as ``optim``
+    warmup_tries: list[dict[str, Any]] = Field(default_factory=list)  # as the teacher's
     teacher_weights: str | None = None  # small-only mode: the large weights (any weights name, e.g. a mark)
     # the least confident tenth of the final labels is dropped (wire markers: 35 % exact there; dropping it raised
     # the student on val and test with both seeds, BENCHMARKS.md); 0.5 is a floor for unreadable lines
@@ -116,6 +142,15 @@ class StudentCfg(Strict):
     # joint runs whose small model is the large one (same arch, kwargs and start weights, e.g. both PP-OCRv4
     # mobile on a CPU): the large warm-up is the small's supervised-only stage instead of training it twice
     warmup_from_large: bool = False
+
+    @model_validator(mode="after")
+    def _tries(self) -> StudentCfg:
+        self.warmup_settings()
+        return self
+
+    def warmup_settings(self) -> list[OptimCfg]:
+        """The supervised warm-up (``warmup``, else ``optim``), then each of ``warmup_tries``."""
+        return warmup_settings(self.warmup or self.optim, self.warmup_tries, "student.warmup_tries")
 
 
 class DataCfg(Strict):

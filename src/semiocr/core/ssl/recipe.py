@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +123,7 @@ class Recipe:
         return res.best_path
 
     def _stage(self, task: Any, rel: str, optim: OptimCfg, m: ModelCfg,
-               start_metrics: Mapping[str, float] | None = None) -> StageResult:
+               start_metrics: Mapping[str, float] | None = None, note: bool = True) -> StageResult:
         name, k = rel.replace("/", "_"), int(getattr(task, "round_index", 0))
         self._enter(name, k)
         tcfg = train_config(optim, task, self.out / rel, device=self.cfg.device, seed=self.cfg.seed,
@@ -131,10 +131,35 @@ class Recipe:
 
         res = run_stage(task, self.out / rel, tcfg, sink=in_stage(self.sink, name, k), should_stop=self.should_stop,
                         start_metrics=start_metrics)
-        self._note_failure(name, res)
+        if note:
+            self._note_failure(name, res)
         return res
 
-    def _note_failure(self, stage: str, res: StageResult) -> None:
+    def _warmup(self, role: str, m: ModelCfg, settings: list[OptimCfg],
+                task_for: Callable[[nn.Module, int], Any]) -> StageResult:
+        """The supervised warm-up of ``role`` ("large" / "small"): one stage per setting (``role/warmup``, then
+        ``role/warmup_try{i}``), all from the same start weights; the best on val is the warm-up. ``task_for``
+        builds a stage's task from a model and a batch size."""
+        start, key = self._start(m, role), self.cfg.selection_metric
+        runs: dict[str, StageResult] = {}
+        for i, optim in enumerate(settings):
+            rel = f"{role}/warmup" + (f"_try{i}" if i else "")
+            first = runs.get(f"{role}/warmup")  # its start metrics are every try's: measured once
+            runs[rel] = self._stage(task_for(self._model(m, start), optim.batch_size), rel, optim, m,
+                                    start_metrics=first.start if first else None, note=False)
+        chosen = max(runs, key=lambda rel: selection_score(runs[rel].best, key))  # the first wins ties
+        res = runs[chosen]
+        self.state.setdefault("warmup_stages", {})[role] = chosen
+        if len(runs) > 1:
+            self.state["results"].setdefault(role, {})["warmup_tries"] = {
+                rel.split("/")[1]: dict(r.best) for rel, r in runs.items()}
+            self.info(f"{role} warm-up: {chosen} is best on val ({key} "
+                      f"{100 * res.best.get(key, 0):.2f}) of {len(runs)} tries")
+        self._note_failure(f"{role}_warmup", res if res.improved(key) else _best_trained(runs.values(), key),
+                           tries=len(runs))
+        return res
+
+    def _note_failure(self, stage: str, res: StageResult, tries: int = 1) -> None:
         """Say when training did not beat the weights a stage started from (the stage then hands those on)."""
         key = self.cfg.selection_metric
         if res.improved(key):
@@ -142,6 +167,8 @@ class Recipe:
         t = res.trained
         during = (f"best during training {100 * t[key]:.2f} at epoch {t.get('epoch')}" if t
                   else "no epoch was evaluated")
+        if tries > 1:
+            during += f", in the best of {tries} tries"
         message = (f"{stage} did not beat its start weights (val {key} {100 * res.start.get(key, 0):.2f} at the start; "
                    f"{during}); the start weights are kept")
         self.state.setdefault("failures", {})[stage] = message
@@ -220,11 +247,11 @@ class Recipe:
                            seed=self.cfg.seed + k, parent=parent)
 
     def large_warmup(self) -> StageResult:
-        """The large model's supervised warm-up stage (labelled lines only, from its start weights)."""
+        """The large model's supervised warm-up (labelled lines only, from its start weights; the best of
+        ``teacher.warmup_tries`` when there are several)."""
         t = self.cfg.teacher
-        start = self._start(t.model, "large")
-        return self._stage(self._teacher_task(self._model(t.model, start), [], 0, t.warmup.batch_size),
-                           "large/warmup", t.warmup, t.model)
+        return self._warmup("large", t.model, t.warmup_settings(),
+                            lambda model, batch: self._teacher_task(model, [], 0, batch))
 
     def run_large(self) -> Path:
         """Warm-up, then K rounds of pseudo-label → train; returns the best large weights."""
@@ -269,15 +296,15 @@ class Recipe:
         start: Path | None = None
         known: dict[str, float] | None = None  # metrics of ``start`` when a stage here measured them
         if s.warmup_supervised and s.warmup_from_large:
-            res = copy_stage(self.out / "large" / "warmup", self.out / "small" / "warmup")
+            res = copy_stage(self.out / self.state["warmup_stages"]["large"], self.out / "small" / "warmup")
+            self.state["warmup_stages"]["small"] = "small/warmup"
             self.info("small supervised-only stage = the large warm-up (same model)")
             self._record("small", "start", res.start)
             self._record("small", "warmup", res.best)
             start, known = res.best_path, res.best
         elif s.warmup_supervised:
-            warm = s.warmup or s.optim
-            first = self._model(s.model, self._start(s.model, "small"))
-            res = self._stage(self._student_task(first, [], None, warm.batch_size), "small/warmup", warm, s.model)
+            res = self._warmup("small", s.model, s.warmup_settings(),
+                               lambda model, batch: self._student_task(model, [], None, batch))
             self._record("small", "start", res.start)
             self._record("small", "warmup", res.best)
             start, known = res.best_path, res.best
@@ -291,7 +318,7 @@ class Recipe:
         final = _best_of({k: v for k, v in self.state["results"]["small"].items() if k in ("warmup", "distill")},
                          self.cfg.selection_metric)
         self._record("small", "final", final)
-        chosen = res.best_path if final == res.best else self.out / "small" / "warmup" / "checkpoints" / "best.pt"
+        chosen = res.best_path if final == res.best else warmup_weights(self.out, "small")
         shutil.copyfile(chosen, self.out / "small_best.pt")
         return self.out / "small_best.pt"
 
@@ -315,6 +342,19 @@ class Recipe:
         self._save_state()
         return write_summary(self.out, self.state["results"], mode, self.state.get("failures", {}),
                              self.state.get("warnings", {}))
+
+
+def warmup_weights(out_dir: str | Path, role: str) -> Path:
+    """The best weights of the supervised warm-up of ``role`` ("large" / "small") in a run directory: those of
+    the try that won (``state.json``)."""
+    out_dir = Path(out_dir)
+    state = json.loads((out_dir / "state.json").read_text())
+    return out_dir / state.get("warmup_stages", {}).get(role, f"{role}/warmup") / "checkpoints" / "best.pt"
+
+
+def _best_trained(runs: Iterable[StageResult], key: str) -> StageResult:
+    """The run whose training reached the best val ``key`` (the first when none was evaluated)."""
+    return max(runs, key=lambda r: selection_score(r.trained, key))
 
 
 def _best_of(results: Mapping[str, Mapping[str, float]], key: str = "acc") -> dict[str, float]:

@@ -15,13 +15,16 @@ def _fmt(m: Mapping[str, float] | None, key: str) -> str:
 
 
 def summary_table(results: Mapping[str, Mapping[str, Mapping[str, float]]]) -> dict[str, Any]:
-    """``{model: {column: {"acc", "norm_edit"}}}`` for the summary's fixed columns, plus per-round results."""
+    """``{model: {column: {"acc", "norm_edit"}}}`` for the summary's fixed columns, plus per-round results and
+    the warm-up's tries when there were several."""
     out: dict[str, Any] = {}
     for model, stages in results.items():
         out[model] = {col: dict(stages[col]) for col, _ in COLUMNS if col in stages}
         rounds = {k: dict(v) for k, v in stages.items() if k.startswith("round")}
         if rounds:
             out[model]["rounds"] = rounds
+        if "warmup_tries" in stages:
+            out[model]["warmup_tries"] = {k: dict(v) for k, v in stages["warmup_tries"].items()}
     return out
 
 
@@ -39,6 +42,10 @@ def summary_markdown(table: Mapping[str, Any], mode: str, failures: Mapping[str,
         for r, m in cols.get("rounds", {}).items():
             lines.append(f"\n{model} {r}: acc {_fmt(m, 'acc')}" if r == "round1" else f"{model} {r}: acc "
                          f"{_fmt(m, 'acc')}")
+    for model, cols in table.items():
+        if "warmup_tries" in cols:
+            tries = "; ".join(f"{k} {_fmt(m, 'acc')} ({_fmt(m, 'norm_edit')})" for k, m in cols["warmup_tries"].items())
+            lines.append(f"\n{model} supervised warm-up tries (the best is the warm-up): {tries}")
     if failures:
         lines += ["", "**Stages that did not beat their start weights** (their column repeats the start):"]
         lines += [f"- {message}" for message in failures.values()]
