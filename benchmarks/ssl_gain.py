@@ -206,16 +206,18 @@ def _pseudo_precision(run: Path, root: Path) -> dict[str, dict[str, float]]:
 
 def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int, overrides: list[str] = (),
                 rates: list[float] = SWEEP, oracle_epochs: int = 12, oracle_patience: int = 2,
-                backbone_scales: list[float] = BACKBONE_SWEEP) -> dict[str, Any]:
-    """Joint run + supervised-only sweep + oracle on one dataset; test metrics of every model and pseudo-label
-    precision."""
+                backbone_scales: list[float] = BACKBONE_SWEEP, baselines: bool = True) -> dict[str, Any]:
+    """Joint run + supervised-only sweep + oracle on one dataset (``baselines=False``: the joint run alone); test
+    metrics of every model and pseudo-label precision."""
     root = data_root / name
     cfg = _config(preset, root, out / name / "joint", seed, list(overrides))
     t0 = time.time()
     summary = run_lmssl(cfg).summary
     t_joint = time.time() - t0
-    sup, sup_info = _supervised(cfg, root, out / name / "supervised", list(rates), list(backbone_scales))
-    oracle, oracle_info = _oracle(cfg, root, out / name / "oracle", oracle_epochs, oracle_patience)
+    sup, sup_info = oracle, oracle_info = None, None
+    if baselines:
+        sup, sup_info = _supervised(cfg, root, out / name / "supervised", list(rates), list(backbone_scales))
+        oracle, oracle_info = _oracle(cfg, root, out / name / "oracle", oracle_epochs, oracle_patience)
     run = Path(cfg.output_dir)
     models = {"small supervised-only": sup,
               "large warm-up (recipe)": warmup_weights(run, "large"),
@@ -228,7 +230,8 @@ def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int, o
            "minutes_joint": round(t_joint / 60, 1),
            "minutes_total": round((time.time() - t0) / 60, 1), "val_summary": summary,
            "supervised": sup_info, "oracle": oracle_info, "pseudo": _pseudo_precision(run, root)}
-    res["test"], res["test_both_ways"] = _test_all({k: v for k, v in models.items() if v.is_file()}, cfg, root)
+    res["test"], res["test_both_ways"] = _test_all({k: v for k, v in models.items() if v and v.is_file()}, cfg,
+                                                   root)
     (out / name / "results.json").write_text(json.dumps(res, indent=2) + "\n")
     return res
 
@@ -269,12 +272,7 @@ def gap_report(res: dict[str, Any], metric: str) -> str:
 
 def markdown(res: dict[str, Any]) -> str:
     """One dataset's result as Markdown (test accuracy table + pseudo-label precision table)."""
-    t = res["test"]
-    gaps = "; ".join(f"{name} {gap_report(res, key)}" for name, key in
-                     (("exact", "acc"), ("1 − NED", "norm_edit"), ("CER", "cer")))
-    sup, ora = res["supervised"], res["oracle"]
-    sweep = ", ".join(f"{name}: val {_pct(v['val_start'])} → {_pct(v['val_trained'])} (epoch {v['trained_epoch']})"
-                      for name, v in sup["sweep"].items())
+    t, sup, ora = res["test"], res["supervised"], res["oracle"]
     extra = f", overrides {' '.join(res['overrides'])}" if res.get("overrides") else ""
     lines = [f"### {res['dataset']} (preset {res['preset']}{extra}, seed {res['seed']}, {res['minutes_total']} min)",
              "",
@@ -282,11 +280,18 @@ def markdown(res: dict[str, Any]) -> str:
     both = res["test_both_ways"]
     lines += [f"| {k} | {100 * v['acc']:.1f} | {100 * v['norm_edit']:.1f} | {100 * v['cer']:.1f} | "
               f"{100 * both[k]['acc']:.1f} |" for k, v in t.items()]
-    lines += ["", f"Supervised-only sweep (val, start → best trained): {sweep}; kept {sup['setting']}.",
-              f"Oracle: best val at epoch {ora['best_epoch']} of at most {ora['max_epochs']} (patience "
-              f"{ora['patience']}).", "",
-              f"Share of the small supervised→oracle gap closed by distillation (test): {gaps}", "",
-              "| pseudo-label file | threshold | kept / pool | kept read at 180° | precision of kept % | "
+    if sup is None:
+        lines += ["", "Baselines not run (`--joint-only`): no gap closed.", ""]
+    else:
+        sweep = ", ".join(f"{name}: val {_pct(v['val_start'])} → {_pct(v['val_trained'])} "
+                          f"(epoch {v['trained_epoch']})" for name, v in sup["sweep"].items())
+        gaps = "; ".join(f"{name} {gap_report(res, key)}" for name, key in
+                         (("exact", "acc"), ("1 − NED", "norm_edit"), ("CER", "cer")))
+        lines += ["", f"Supervised-only sweep (val, start → best trained): {sweep}; kept {sup['setting']}.",
+                  f"Oracle: best val at epoch {ora['best_epoch']} of at most {ora['max_epochs']} (patience "
+                  f"{ora['patience']}).", "",
+                  f"Share of the small supervised→oracle gap closed by distillation (test): {gaps}", ""]
+    lines += ["| pseudo-label file | threshold | kept / pool | kept read at 180° | precision of kept % | "
               "CER of kept % | pool accuracy % |", "|---|---|---|---|---|---|---|"]
     lines += [f"| {k} | {v['threshold']} | {v['kept']} / {v['pool']} | {v.get('kept_rotated', 0)} | "
               f"{100 * v['precision']:.1f} | {100 * v['kept_cer']:.1f} | "
@@ -313,11 +318,13 @@ def main() -> None:
                     help="backbone rate scales of the supervised-only baseline")
     ap.add_argument("--oracle-epochs", type=int, default=12)
     ap.add_argument("--oracle-patience", type=int, default=2)
+    ap.add_argument("--joint-only", action="store_true",
+                    help="run and test the joint recipe only (no supervised-only sweep, no oracle, no gap closed)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     for name in args.datasets:
         res = run_dataset(name, args.data_root, args.preset, args.out, args.seed, args.override, args.sweep,
-                          args.oracle_epochs, args.oracle_patience, args.sweep_backbone)
+                          args.oracle_epochs, args.oracle_patience, args.sweep_backbone, not args.joint_only)
         print(markdown(res), flush=True)
 
 

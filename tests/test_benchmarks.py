@@ -4,6 +4,7 @@ the pure helpers that turn measurements into reports behave."""
 from __future__ import annotations
 
 import importlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,8 @@ def test_benchmark_script_imports(name, monkeypatch):
 
 
 def test_benchmark_scripts_show_their_usage():
-    for name in ("ssl_gain", "label_curve", "warmup_stability", "rec_presets_zeroshot", "label_subsets"):
+    for name in ("ssl_gain", "distill_rerun", "label_curve", "warmup_stability", "rec_presets_zeroshot",
+                 "label_subsets"):
         out = subprocess.run([sys.executable, str(BENCH / f"{name}.py"), "--help"], capture_output=True, text=True,
                              timeout=120)
         assert out.returncode == 0 and "usage:" in out.stdout, (name, out.stderr[-2000:])
@@ -67,6 +69,38 @@ def test_gap_closed_is_reported_only_for_sound_baselines(monkeypatch):
         "not reported (no learning rate of the supervised-only sweep beat the start weights")
     assert "still improving at its cap of 12 epochs" in gap_report(res(0.80, 0.86, 0.90, converged=False), "acc")
     assert gap_report(res(0.90, 0.86, 0.80), "acc").startswith("undefined")
+
+
+def test_distill_rerun_reuses_only_finished_small_warmups(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    from distill_rerun import reuse_small_warmups
+
+    run, out = tmp_path / "run", tmp_path / "out"
+    for name, finished in (("warmup", True), ("warmup_try1", True), ("warmup_try2", False), ("distill", True)):
+        stage = run / "small" / name
+        (stage / "checkpoints").mkdir(parents=True)
+        (stage / "checkpoints" / "best.pt").write_bytes(name.encode())
+        (stage / "start.json").write_text("{}")
+        if finished:
+            (stage / "done.json").write_text(json.dumps({"start": {}, "best": {"acc": 0.5}, "epochs": 1}))
+    assert reuse_small_warmups(run, out) == ["warmup", "warmup_try1"]
+    assert (out / "small" / "warmup_try1" / "checkpoints" / "best.pt").read_bytes() == b"warmup_try1"
+    assert not (out / "small" / "warmup_try2").exists() and not (out / "small" / "distill").exists()
+
+
+def test_a_joint_only_report_has_no_gap(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    from ssl_gain import markdown
+
+    m = {"acc": 0.5, "norm_edit": 0.75, "cer": 0.25}
+    res = {"dataset": "d", "preset": "cpu", "seed": 0, "minutes_total": 1.0, "supervised": None, "oracle": None,
+           "test": {"large semi-supervised": m}, "test_both_ways": {"large semi-supervised": m},
+           "pseudo": {"final": {"threshold": 0.5, "kept": 3, "pool": 4, "precision": 1.0, "kept_cer": 0.0,
+                                "pool_acc": 0.75}}}
+    text = markdown(res)
+    assert "| large semi-supervised | 50.0 | 75.0 | 25.0 | 50.0 |" in text
+    assert "Baselines not run" in text and "gap closed by" not in text
+    assert "| final | 0.5 | 3 / 4 | 0 | 100.0 | 0.0 | 75.0 |" in text
 
 
 def test_label_curve_draws_and_tabulates_results(tmp_path, monkeypatch):
