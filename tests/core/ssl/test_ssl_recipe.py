@@ -58,6 +58,8 @@ def test_joint_run_writes_outputs_and_resumes_in_the_right_round(digit_dataset, 
     assert (state["stage"], state["round"], state["status"]) == ("large_round2", 2, "stopped")
     assert (out / "large/round1/done.json").is_file() and not (out / "large/round2/done.json").exists()
     round1_mtime = (out / "large/round1/checkpoints/best.pt").stat().st_mtime_ns
+    before = state["stage_seconds"]
+    assert set(before) == {"large_warmup", "pseudo_round1", "large_round1", "pseudo_round2", "large_round2"}
 
     events.clear()
     summary = run_lmssl(cfg, sink=events.append).summary
@@ -83,7 +85,15 @@ def test_joint_run_writes_outputs_and_resumes_in_the_right_round(digit_dataset, 
     assert meta.task in ("ssl-student", "ssl-teacher")
     pseudo_rows = (out / "pseudo_labels.tsv").read_text().splitlines()
     assert len(pseudo_rows) == len(truth) and all(len(r.split("\t")) == 4 for r in pseudo_rows)
-    assert json.loads((out / "state.json").read_text())["status"] == "succeeded"
+    state = json.loads((out / "state.json").read_text())
+    assert state["status"] == "succeeded"
+    seconds = state["stage_seconds"]  # wall time per stage, the stopped attempt's included
+    assert set(seconds) == set(before) | {"pseudo_final", "small_warmup", "small_distill"}
+    assert seconds["large_round2"] > before["large_round2"] > 0  # finished stages are only passed through:
+    assert seconds["large_round1"] == pytest.approx(before["large_round1"], abs=1.0)
+    assert all(v >= 0 for v in seconds.values())
+    assert f"Wall time {sum(seconds.values()) / 60:.1f} min: large_warmup" in (out / "summary.md").read_text()
+    assert json.loads((out / "summary.json").read_text())["stage_seconds"] == seconds
 
 
 def test_small_mode_uses_marked_teacher_and_rejects_other_charset(digit_dataset, tmp_path):

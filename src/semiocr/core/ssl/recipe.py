@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,7 @@ class Recipe:
         self.sink = MultiSink(JsonlSink(self.out / "events.jsonl"), sink)
         self.state_path = self.out / "state.json"
         self.state: dict[str, Any] = self._load_state()
+        self._clock: tuple[str, float] | None = None  # the stage being timed and since when (monotonic seconds)
         self.device = resolve_device(cfg.device)
         self.data_hash = dataset_hash(self.inputs.root)
         dump_config(cfg, self.out / "config.yaml")
@@ -79,9 +81,16 @@ class Recipe:
     def _enter(self, stage: str, round_index: int = 0) -> None:
         self.state.update(stage=stage, round=round_index)
         self._save_state()
+        self._clock = (stage, time.monotonic())
         self.sink(StageChanged(stage=stage, round=round_index))
 
     def _save_state(self) -> None:
+        if self._clock is not None:  # wall time per stage, summed over resumed attempts
+            stage, since = self._clock
+            now = time.monotonic()
+            seconds = self.state.setdefault("stage_seconds", {})
+            seconds[stage] = seconds.get(stage, 0.0) + now - since
+            self._clock = (stage, now)
         tmp = self.state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.state, indent=2))
         tmp.replace(self.state_path)
@@ -340,8 +349,9 @@ class Recipe:
             self.run_small(teacher)
         self.state.update(stage="done", status="succeeded")
         self._save_state()
+        self._clock = None
         return write_summary(self.out, self.state["results"], mode, self.state.get("failures", {}),
-                             self.state.get("warnings", {}))
+                             self.state.get("warnings", {}), self.state.get("stage_seconds", {}))
 
 
 def warmup_weights(out_dir: str | Path, role: str) -> Path:

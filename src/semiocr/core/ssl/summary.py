@@ -29,9 +29,10 @@ def summary_table(results: Mapping[str, Mapping[str, Mapping[str, float]]]) -> d
 
 
 def summary_markdown(table: Mapping[str, Any], mode: str, failures: Mapping[str, str] | None = None,
-                     warnings: Mapping[str, str] | None = None) -> str:
+                     warnings: Mapping[str, str] | None = None, seconds: Mapping[str, float] | None = None) -> str:
     """Markdown table of validation accuracy (exact match, %) with 1 − NED in brackets, then the stages whose
-    training did not beat their start weights (whose column therefore repeats the start), then other warnings."""
+    training did not beat their start weights (whose column therefore repeats the start), other warnings and the
+    wall time of each stage."""
     head = "| model | " + " | ".join(title for _, title in COLUMNS) + " |"
     lines = [f"# LMSSL run summary (mode: {mode})", "", "Validation accuracy, exact match % (1 − NED %).", "",
              head, "|" + "---|" * (len(COLUMNS) + 1)]
@@ -51,14 +52,21 @@ def summary_markdown(table: Mapping[str, Any], mode: str, failures: Mapping[str,
         lines += [f"- {message}" for message in failures.values()]
     if warnings:
         lines += ["", "**Warnings:**"] + [f"- {message}" for message in warnings.values()]
+    if seconds:
+        stages = ", ".join(f"{stage} {s / 60:.1f}" for stage, s in seconds.items())
+        lines += ["", f"Wall time {sum(seconds.values()) / 60:.1f} min: {stages} (minutes per stage)."]
     return "\n".join(lines) + "\n"
 
 
 def write_summary(out_dir: Path, results: Mapping[str, Any], mode: str, failures: Mapping[str, str] | None = None,
-                  warnings: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Write ``summary.json`` and ``summary.md`` into ``out_dir``; returns the table."""
+                  warnings: Mapping[str, str] | None = None, seconds: Mapping[str, float] | None = None
+                  ) -> dict[str, Any]:
+    """Write ``summary.json`` and ``summary.md`` into ``out_dir``; returns the table. ``seconds``: wall time
+    per stage."""
     table = summary_table(results)
-    doc = {"mode": mode, "models": table, "failed_stages": dict(failures or {}), "warnings": dict(warnings or {})}
+    doc = {"mode": mode, "models": table, "failed_stages": dict(failures or {}), "warnings": dict(warnings or {}),
+           "stage_seconds": dict(seconds or {})}
     (out_dir / "summary.json").write_text(json.dumps(doc, indent=2) + "\n")
-    (out_dir / "summary.md").write_text(summary_markdown(table, mode, failures, warnings), encoding="utf-8")
+    (out_dir / "summary.md").write_text(summary_markdown(table, mode, failures, warnings, seconds),
+                                        encoding="utf-8")
     return table
