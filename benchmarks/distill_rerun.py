@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -25,23 +24,16 @@ from ssl_gain import _test_all
 from semiocr.core.config import load_config
 from semiocr.core.ssl.config import LmsslConfig
 from semiocr.core.ssl.recipe import run_lmssl
-from semiocr.core.ssl.stage import finished_stage
+from semiocr.core.ssl.stage import copy_stage, finished_stage
 from semiocr.core.weights.checkpoint import CHECKPOINT_DIR
 
 
 def reuse_small_warmups(run: Path, out: Path) -> list[str]:
-    """Copy the finished small warm-up stages of ``run`` into ``out`` (records and best weights); their names."""
-    copied = []
-    for src in sorted((run / "small").glob("warmup*")):
-        if finished_stage(src) is None:
-            continue
-        dst = out / "small" / src.name
-        (dst / CHECKPOINT_DIR).mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src / CHECKPOINT_DIR / "best.pt", dst / CHECKPOINT_DIR / "best.pt")
-        shutil.copyfile(src / "start.json", dst / "start.json")
-        shutil.copyfile(src / "done.json", dst / "done.json")
-        copied.append(src.name)
-    return copied
+    """Reuse the finished small warm-up stages of ``run`` in ``out`` (records and best weights); their names."""
+    finished = [src for src in sorted((run / "small").glob("warmup*")) if finished_stage(src) is not None]
+    for src in finished:
+        copy_stage(src, out / "small" / src.name)
+    return [src.name for src in finished]
 
 
 def rerun(run: Path, out: Path, overrides: list[str]) -> dict:

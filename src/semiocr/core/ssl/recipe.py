@@ -349,7 +349,6 @@ class Recipe:
             self.run_small(teacher)
         self.state.update(stage="done", status="succeeded")
         self._save_state()
-        self._clock = None
         return write_summary(self.out, self.state["results"], mode, self.state.get("failures", {}),
                              self.state.get("warnings", {}), self.state.get("stage_seconds", {}))
 
