@@ -160,7 +160,11 @@ def test_a_two_gpu_run_waits_while_a_one_gpu_run_holds_one_of_two_gpus(kind, mak
     assert drive(sched, busy, pause=pause(kind)).state == "stopped"
     run = drive(sched, wide, pause=pause(kind))
     assert run.state == "succeeded", run.exit_reason
-    assert rs.log_path(run).is_file() and run.started_at >= row(busy).finished_at
+    assert rs.log_path(run).is_file()
+    # the wide job trained only after the busy one ended (the run rows may be written a tick apart: on Ray the
+    # GPU is free as soon as Ray has the job stopped, which a scheduler may see before it records that end)
+    busy_end = [e["time"] for e in events(busy) if e["kind"] == "end"][-1]
+    assert [e["time"] for e in events(wide) if e["kind"] == "start"][0] >= busy_end
     assert [e["world_size"] for e in events(wide) if e["kind"] == "start"] == [2]  # torchrun, 2 processes
 
 
