@@ -18,7 +18,8 @@ plus the precision of the kept pseudo-labels of every round against ``unlabeled_
 read both ways (upright and turned by 180°, the more confident reading kept: ``semiocr eval rec --rotate-180``),
 which shows how much of a gain is learning to read upside-down lines. The share of the supervised-only → oracle
 gap that distillation closes is reported only when both baselines are sound (supervised-only training beat its
-start weights on val, the oracle stopped on its own rather than at its epoch cap); a value outside [0, 1] is
+start weights on val; the oracle stopped on its own, or its last ``--oracle-patience`` epochs gained less than
+``--oracle-min-delta`` on val); a value outside [0, 1] is
 flagged with its reason. ``unlabeled_truth.txt`` is only read here, never by the training run.
 
     PYTHONPATH=src python benchmarks/ssl_gain.py --datasets captcha --preset cpu --out benchmarks/out/ssl_gain
@@ -146,10 +147,12 @@ def _supervised(cfg: LmsslConfig, root: Path, out: Path, rates: list[float], bac
     return runs[best].best_path, {"setting": best, "sweep": sweep, "sound": any(r.improved(key) for r in runs.values())}
 
 
-def _oracle(cfg: LmsslConfig, root: Path, out: Path, max_epochs: int, patience: int) -> tuple[Path, dict[str, Any]]:
+def _oracle(cfg: LmsslConfig, root: Path, out: Path, max_epochs: int, patience: int, min_delta: float = 0.005
+            ) -> tuple[Path, dict[str, Any]]:
     """Small model on labelled + true labels of the pool, same start weights and learning rate as distillation,
     trained until val has not improved for ``patience`` epochs (at most ``max_epochs``). Sound when it beat its
-    start and stopped on its own."""
+    start and converged: it stopped on its own, or its last ``patience`` epochs gained less than ``min_delta`` on
+    val (a decaying schedule keeps adding crumbs to its last epoch; Keras' ``EarlyStopping(min_delta)``)."""
     cs = Charset.from_file(root / "dict.txt", use_space=cfg.data.use_space)
     truth = [pl.PseudoLabel(root.resolve() / rel, text, 1.0) for rel, text in _truth(root).items()]
     truth = [p for p in truth if not cs.missing(p.text)]
@@ -157,10 +160,26 @@ def _oracle(cfg: LmsslConfig, root: Path, out: Path, max_epochs: int, patience: 
     res = _small_run(cfg, root, out, truth, optim)
     key = cfg.selection_metric
     epoch = res.trained.get("epoch")
-    converged = epoch is not None and epoch + patience <= max_epochs
+    late_gain = last_epochs_gain(out / "metrics.jsonl", key, patience)
+    stopped = epoch is not None and epoch + patience <= max_epochs
+    converged = stopped or (late_gain is not None and late_gain < min_delta)
     return res.best_path, {"best_epoch": epoch, "max_epochs": max_epochs, "patience": patience,
-                           "converged": converged, "improved": res.improved(key),
-                           "sound": converged and res.improved(key)}
+                           "late_gain": late_gain, "min_delta": min_delta, "converged": converged,
+                           "improved": res.improved(key), "sound": converged and res.improved(key)}
+
+
+def last_epochs_gain(metrics_file: Path, key: str, last: int) -> float | None:
+    """How much the best val ``key`` of the last ``last`` epochs beats the best of the epochs before them
+    (start included); None with too few epochs. An epoch evaluated again after a resume counts once."""
+    values: dict[int, float] = {}
+    for line in metrics_file.read_text(encoding="utf-8").splitlines() if metrics_file.is_file() else []:
+        event = json.loads(line)
+        if event.get("kind") == "metrics" and key in event:
+            values[int(event["epoch"])] = float(event[key])
+    epochs = sorted(values)
+    if len(epochs) <= last:
+        return None
+    return max(values[e] for e in epochs[-last:]) - max(values[e] for e in epochs[:-last])
 
 
 def _test(weights: Path, cfg: LmsslConfig, root: Path) -> tuple[dict[str, float], dict[str, float]]:
@@ -206,7 +225,8 @@ def _pseudo_precision(run: Path, root: Path) -> dict[str, dict[str, float]]:
 
 def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int, overrides: list[str] = (),
                 rates: list[float] = SWEEP, oracle_epochs: int = 12, oracle_patience: int = 2,
-                backbone_scales: list[float] = BACKBONE_SWEEP, baselines: bool = True) -> dict[str, Any]:
+                backbone_scales: list[float] = BACKBONE_SWEEP, baselines: bool = True,
+                oracle_min_delta: float = 0.005) -> dict[str, Any]:
     """Joint run + supervised-only sweep + oracle on one dataset (``baselines=False``: the joint run alone); test
     metrics of every model and pseudo-label precision."""
     root = data_root / name
@@ -217,7 +237,8 @@ def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int, o
     sup, sup_info = oracle, oracle_info = None, None
     if baselines:
         sup, sup_info = _supervised(cfg, root, out / name / "supervised", list(rates), list(backbone_scales))
-        oracle, oracle_info = _oracle(cfg, root, out / name / "oracle", oracle_epochs, oracle_patience)
+        oracle, oracle_info = _oracle(cfg, root, out / name / "oracle", oracle_epochs, oracle_patience,
+                                       oracle_min_delta)
     run = Path(cfg.output_dir)
     models = {"small supervised-only": sup,
               "large warm-up (recipe)": warmup_weights(run, "large"),
@@ -255,7 +276,9 @@ def gap_report(res: dict[str, Any], metric: str) -> str:
     if not ora["improved"]:
         problems.append("the oracle did not beat its start weights on val")
     elif not ora["converged"]:
-        problems.append(f"the oracle was still improving at its cap of {ora['max_epochs']} epochs")
+        problems.append(f"the oracle was still improving at its cap of {ora['max_epochs']} epochs"
+                        + (f" (+{100 * ora['late_gain']:.1f} points in its last {ora['patience']})"
+                           if ora.get("late_gain") is not None else ""))
     gap = gap_closed(res["test"], metric)
     if problems:
         return f"not reported ({'; '.join(problems)}; raw value {gap:.2f})"
@@ -287,9 +310,11 @@ def markdown(res: dict[str, Any]) -> str:
                           f"(epoch {v['trained_epoch']})" for name, v in sup["sweep"].items())
         gaps = "; ".join(f"{name} {gap_report(res, key)}" for name, key in
                          (("exact", "acc"), ("1 − NED", "norm_edit"), ("CER", "cer")))
+        late = (f"; its last {ora['patience']} epochs gained {100 * ora['late_gain']:+.1f} val points"
+                if ora.get("late_gain") is not None else "")
         lines += ["", f"Supervised-only sweep (val, start → best trained): {sweep}; kept {sup['setting']}.",
                   f"Oracle: best val at epoch {ora['best_epoch']} of at most {ora['max_epochs']} (patience "
-                  f"{ora['patience']}).", "",
+                  f"{ora['patience']}{late}).", "",
                   f"Share of the small supervised→oracle gap closed by distillation (test): {gaps}", ""]
     lines += ["| pseudo-label file | threshold | kept / pool | kept read at 180° | precision of kept % | "
               "CER of kept % | pool accuracy % |", "|---|---|---|---|---|---|---|"]
@@ -318,13 +343,16 @@ def main() -> None:
                     help="backbone rate scales of the supervised-only baseline")
     ap.add_argument("--oracle-epochs", type=int, default=12)
     ap.add_argument("--oracle-patience", type=int, default=2)
+    ap.add_argument("--oracle-min-delta", type=float, default=0.005,
+                    help="the oracle counts as converged when its last --oracle-patience epochs gain less on val")
     ap.add_argument("--joint-only", action="store_true",
                     help="run and test the joint recipe only (no supervised-only sweep, no oracle, no gap closed)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     for name in args.datasets:
         res = run_dataset(name, args.data_root, args.preset, args.out, args.seed, args.override, args.sweep,
-                          args.oracle_epochs, args.oracle_patience, args.sweep_backbone, not args.joint_only)
+                          args.oracle_epochs, args.oracle_patience, args.sweep_backbone, not args.joint_only,
+                          args.oracle_min_delta)
         print(markdown(res), flush=True)
 
 

@@ -68,7 +68,24 @@ def test_gap_closed_is_reported_only_for_sound_baselines(monkeypatch):
     assert gap_report(res(0.80, 0.86, 0.90, sound=False), "acc").startswith(
         "not reported (no learning rate of the supervised-only sweep beat the start weights")
     assert "still improving at its cap of 12 epochs" in gap_report(res(0.80, 0.86, 0.90, converged=False), "acc")
+    late = res(0.80, 0.86, 0.90, converged=False)
+    late["oracle"] |= {"late_gain": 0.0137, "patience": 2}
+    assert "cap of 12 epochs (+1.4 points in its last 2)" in gap_report(late, "acc")
     assert gap_report(res(0.90, 0.86, 0.80), "acc").startswith("undefined")
+
+
+def test_oracle_plateau_is_the_gain_of_its_last_epochs_over_the_best_before(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    from ssl_gain import last_epochs_gain
+
+    metrics = tmp_path / "metrics.jsonl"
+    assert last_epochs_gain(metrics, "acc", 2) is None  # nothing trained yet
+    vals = [(0, 0.69), (1, 0.74), (2, 0.80), (0, 0.69), (3, 0.86), (4, 0.84), (5, 0.862)]  # a resume re-ran epoch 0
+    lines = [{"kind": "metrics", "epoch": e, "acc": v} for e, v in vals] + [{"kind": "end", "epoch": 5}]
+    metrics.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    assert last_epochs_gain(metrics, "acc", 2) == pytest.approx(0.002)  # 0.862 vs 0.86: a plateau
+    assert last_epochs_gain(metrics, "acc", 3) == pytest.approx(0.062)  # 0.862 vs 0.80: still climbing
+    assert last_epochs_gain(metrics, "acc", 6) is None
 
 
 def test_distill_rerun_reuses_only_finished_small_warmups(tmp_path, monkeypatch):
