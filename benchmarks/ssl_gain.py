@@ -276,9 +276,7 @@ def gap_report(res: dict[str, Any], metric: str) -> str:
     if not ora["improved"]:
         problems.append("the oracle did not beat its start weights on val")
     elif not ora["converged"]:
-        problems.append(f"the oracle was still improving at its cap of {ora['max_epochs']} epochs"
-                        + (f" (+{100 * ora['late_gain']:.1f} points in its last {ora['patience']})"
-                           if ora.get("late_gain") is not None else ""))
+        problems.append(f"the oracle was still improving at its cap of {ora['max_epochs']} epochs")
     gap = gap_closed(res["test"], metric)
     if problems:
         return f"not reported ({'; '.join(problems)}; raw value {gap:.2f})"
@@ -310,7 +308,8 @@ def markdown(res: dict[str, Any]) -> str:
                           f"(epoch {v['trained_epoch']})" for name, v in sup["sweep"].items())
         gaps = "; ".join(f"{name} {gap_report(res, key)}" for name, key in
                          (("exact", "acc"), ("1 − NED", "norm_edit"), ("CER", "cer")))
-        late = (f"; its last {ora['patience']} epochs gained {100 * ora['late_gain']:+.1f} val points"
+        late = (f"; its last {ora['patience']} epochs gained {100 * ora['late_gain']:+.2f} val points, converged "
+                f"below {100 * ora['min_delta']:.2f}"
                 if ora.get("late_gain") is not None else "")
         lines += ["", f"Supervised-only sweep (val, start → best trained): {sweep}; kept {sup['setting']}.",
                   f"Oracle: best val at epoch {ora['best_epoch']} of at most {ora['max_epochs']} (patience "
