@@ -36,7 +36,8 @@ DATASET_SETTINGS: dict[str, tuple[str, list[str]]] = {
 
 def run_curve(name: str, data_root: Path, sizes: list[int], preset: str, out: Path, seed: int,
               overrides: list[str], rates: list[float], oracle_epochs: int = 12,
-              backbone_scales: list[float] = BACKBONE_SWEEP) -> list[dict[str, Any]]:
+              backbone_scales: list[float] = BACKBONE_SWEEP, sweep_epochs: list[int] | None = None
+              ) -> list[dict[str, Any]]:
     """One dataset: a subset per size, then the whole benchmark on it; returns the results (also as JSON)."""
     labelled = sum(1 for r in (data_root / name / "train.txt").read_text(encoding="utf-8").splitlines() if r.strip())
     results = []
@@ -45,7 +46,7 @@ def run_curve(name: str, data_root: Path, sizes: list[int], preset: str, out: Pa
         make_subset(data_root / name, subsets / f"{name}_{n}", n, seed)
         res = run_dataset(f"{name}_{n}", subsets, preset, out / "runs", seed,
                           [*DATASET_SETTINGS[name][1], *overrides], rates, oracle_epochs,
-                          backbone_scales=backbone_scales)
+                          backbone_scales=backbone_scales, sweep_epochs=sweep_epochs)
         results.append({"dataset": name, "labels": n, **res})
         (out / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
     return results
@@ -94,6 +95,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--sweep", type=float, nargs="+", default=list(SWEEP))
     ap.add_argument("--sweep-backbone", type=float, nargs="+", default=list(BACKBONE_SWEEP))
+    ap.add_argument("--sweep-epochs", type=int, nargs="+", default=None,
+                    help="epoch budgets of the supervised-only baseline (default: the recipe's small warm-up's)")
     ap.add_argument("--oracle-epochs", type=int, default=12, help="cap of the oracle (it stops when val does)")
     ap.add_argument("-o", "--override", action="append", default=[], help="config key.sub=value (every run)")
     ap.add_argument("--from-json", type=Path, nargs="+", default=None,
@@ -108,7 +111,8 @@ def main() -> None:
         curves = {k: sorted(v, key=lambda r: r["labels"]) for k, v in curves.items()}
     else:
         curves = {name: run_curve(name, args.data_root, args.sizes, args.preset, args.out, args.seed,
-                                  args.override, args.sweep, args.oracle_epochs, args.sweep_backbone)
+                                  args.override, args.sweep, args.oracle_epochs, args.sweep_backbone,
+                                  args.sweep_epochs)
                   for name in args.datasets}
     print(f"plot: {plot(curves, args.out / 'label_curve.png')}")
     print(table(curves))

@@ -127,20 +127,22 @@ def _small_run(cfg: LmsslConfig, root: Path, out: Path, extra: list[pl.PseudoLab
     return run_stage(task, out, tcfg, sink=JsonlSink(out / "metrics.jsonl"))
 
 
-def _supervised(cfg: LmsslConfig, root: Path, out: Path, rates: list[float], backbone_scales: list[float]
-                ) -> tuple[Path, dict[str, Any]]:
-    """Supervised-only baseline: the small model fine-tuned on the labelled lines once per learning rate and
-    backbone rate scale (the recipe's small warm-up otherwise), the best on val kept. A start far from the domain
-    needs its backbone to move at the full rate, one close to it does better protected, so both are tried.
-    Sound when some setting beat the start weights."""
+def _supervised(cfg: LmsslConfig, root: Path, out: Path, rates: list[float], backbone_scales: list[float],
+                epochs: list[int] | None = None) -> tuple[Path, dict[str, Any]]:
+    """Supervised-only baseline: the small model fine-tuned on the labelled lines once per learning rate,
+    backbone rate scale and epoch budget (default: the recipe's small warm-up's; its settings otherwise), the best
+    on val kept. A start far from the domain needs its backbone to move at the full rate, one close to it does
+    better protected, so both are tried. Sound when some setting beat the start weights."""
     key = cfg.selection_metric
     warm = cfg.student.warmup or cfg.student.optim
     runs = {}
-    for scale in backbone_scales:
-        for lr in rates:
-            name = f"lr_{lr:g}" + ("" if scale == warm.backbone_lr_scale else f"_backbone_{scale:g}")
-            optim = warm.model_copy(update={"learning_rate": lr, "backbone_lr_scale": scale})
-            runs[name] = _small_run(cfg, root, out / name, [], optim)
+    for n_epochs in epochs or [warm.epochs]:
+        for scale in backbone_scales:
+            for lr in rates:
+                name = (f"lr_{lr:g}" + ("" if scale == warm.backbone_lr_scale else f"_backbone_{scale:g}")
+                        + ("" if n_epochs == warm.epochs else f"_e{n_epochs}"))
+                optim = warm.model_copy(update={"learning_rate": lr, "backbone_lr_scale": scale, "epochs": n_epochs})
+                runs[name] = _small_run(cfg, root, out / name, [], optim)
     best = max(runs, key=lambda name: selection_score(runs[name].best, key))
     sweep = {name: {"val_start": r.start.get(key), "val_trained": r.trained.get(key),
                     "trained_epoch": r.trained.get("epoch"), "improved": r.improved(key)} for name, r in runs.items()}
@@ -226,7 +228,7 @@ def _pseudo_precision(run: Path, root: Path) -> dict[str, dict[str, float]]:
 def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int, overrides: list[str] = (),
                 rates: list[float] = SWEEP, oracle_epochs: int = 12, oracle_patience: int = 2,
                 backbone_scales: list[float] = BACKBONE_SWEEP, baselines: bool = True,
-                oracle_min_delta: float = 0.005) -> dict[str, Any]:
+                oracle_min_delta: float = 0.005, sweep_epochs: list[int] | None = None) -> dict[str, Any]:
     """Joint run + supervised-only sweep + oracle on one dataset (``baselines=False``: the joint run alone); test
     metrics of every model and pseudo-label precision."""
     root = data_root / name
@@ -236,7 +238,8 @@ def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int, o
     t_joint = time.time() - t0
     sup, sup_info = oracle, oracle_info = None, None
     if baselines:
-        sup, sup_info = _supervised(cfg, root, out / name / "supervised", list(rates), list(backbone_scales))
+        sup, sup_info = _supervised(cfg, root, out / name / "supervised", list(rates), list(backbone_scales),
+                                    sweep_epochs)
         oracle, oracle_info = _oracle(cfg, root, out / name / "oracle", oracle_epochs, oracle_patience,
                                        oracle_min_delta)
     run = Path(cfg.output_dir)
@@ -340,6 +343,8 @@ def main() -> None:
                     help="learning rates of the supervised-only baseline")
     ap.add_argument("--sweep-backbone", type=float, nargs="+", default=list(BACKBONE_SWEEP),
                     help="backbone rate scales of the supervised-only baseline")
+    ap.add_argument("--sweep-epochs", type=int, nargs="+", default=None,
+                    help="epoch budgets of the supervised-only baseline (default: the recipe's small warm-up's)")
     ap.add_argument("--oracle-epochs", type=int, default=12)
     ap.add_argument("--oracle-patience", type=int, default=2)
     ap.add_argument("--oracle-min-delta", type=float, default=0.005,
@@ -351,7 +356,7 @@ def main() -> None:
     for name in args.datasets:
         res = run_dataset(name, args.data_root, args.preset, args.out, args.seed, args.override, args.sweep,
                           args.oracle_epochs, args.oracle_patience, args.sweep_backbone, not args.joint_only,
-                          args.oracle_min_delta)
+                          args.oracle_min_delta, args.sweep_epochs)
         print(markdown(res), flush=True)
 
 

@@ -102,6 +102,27 @@ def test_distill_rerun_reuses_only_finished_small_warmups(tmp_path, monkeypatch)
     assert not (out / "small" / "warmup_try2").exists() and not (out / "small" / "distill").exists()
 
 
+def test_supervised_sweep_trains_each_epoch_budget_under_its_own_name(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    from ssl_gain import _supervised
+    from synthetic_lines import make_rec_dataset
+
+    from semiocr.core.ssl.config import LmsslConfig
+
+    root = make_rec_dataset(tmp_path / "ds", n_train=8, n_val=4)
+    optim = {"epochs": 1, "learning_rate": 1e-3, "batch_size": 4, "warmup_steps": 0}
+    cfg = LmsslConfig.model_validate({
+        "mode": "joint", "output_dir": str(tmp_path / "joint"), "device": "cpu",
+        "data": {"root": str(root), "use_space": False},
+        "teacher": {"model": {"arch": "rec-tiny"}}, "student": {"model": {"arch": "rec-tiny"}, "warmup": optim}})
+    best, info = _supervised(cfg, root, tmp_path / "sup", [1e-3], [1.0], epochs=[1, 2])
+    assert set(info["sweep"]) == {"lr_0.001", "lr_0.001_e2"}  # the warm-up's own budget keeps the plain name
+    ends = {name: [json.loads(r) for r in (tmp_path / "sup" / name / "metrics.jsonl").read_text().splitlines()
+                   if '"end"' in r][-1] for name in info["sweep"]}
+    assert ends["lr_0.001"]["epoch"] == 1 and ends["lr_0.001_e2"]["epoch"] == 2
+    assert best.is_relative_to(tmp_path / "sup" / info["setting"])
+
+
 def test_a_joint_only_report_has_no_gap(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))
     from ssl_gain import markdown
