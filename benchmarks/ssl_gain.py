@@ -17,10 +17,11 @@ one joint LMSSL run, an honest supervised-only baseline and an oracle, then repo
 plus the precision of the kept pseudo-labels of every round against ``unlabeled_truth.txt``. Each model is also
 read both ways (upright and turned by 180°, the more confident reading kept: ``semiocr eval rec --rotate-180``),
 which shows how much of a gain is learning to read upside-down lines. The share of the supervised-only → oracle
-gap that distillation closes is reported only when both baselines are sound (supervised-only training beat its
-start weights on val; the oracle stopped on its own, or its last ``--oracle-patience`` epochs gained less than
-``--oracle-min-delta`` on val); a value outside [0, 1] is
-flagged with its reason. ``unlabeled_truth.txt`` is only read here, never by the training run.
+gap that distillation closes is reported only when both baselines are sound: supervised-only training beat its
+start weights on val and the kept setting's last evaluation gained less than ``--min-delta`` (else give it more
+``--sweep-epochs``); the oracle stopped on its own, or its last ``--oracle-patience`` epochs gained less than
+``--min-delta`` on val. A value outside [0, 1] is flagged with its reason. ``unlabeled_truth.txt`` is only read
+here, never by the training run.
 
     PYTHONPATH=src python benchmarks/ssl_gain.py --datasets captcha --preset cpu --out benchmarks/out/ssl_gain
 """
@@ -128,11 +129,13 @@ def _small_run(cfg: LmsslConfig, root: Path, out: Path, extra: list[pl.PseudoLab
 
 
 def _supervised(cfg: LmsslConfig, root: Path, out: Path, rates: list[float], backbone_scales: list[float],
-                epochs: list[int] | None = None) -> tuple[Path, dict[str, Any]]:
+                epochs: list[int] | None = None, min_delta: float = 0.005) -> tuple[Path, dict[str, Any]]:
     """Supervised-only baseline: the small model fine-tuned on the labelled lines once per learning rate,
     backbone rate scale and epoch budget (default: the recipe's small warm-up's; its settings otherwise), the best
     on val kept. A start far from the domain needs its backbone to move at the full rate, one close to it does
-    better protected, so both are tried. Sound when some setting beat the start weights."""
+    better protected, so both are tried. Sound when some setting beat the start weights; converged when the kept
+    setting's last evaluation gained less than ``min_delta`` on val over the best before it (else a longer budget,
+    ``epochs``, would likely make a stronger baseline)."""
     key = cfg.selection_metric
     warm = cfg.student.warmup or cfg.student.optim
     runs = {}
@@ -146,7 +149,10 @@ def _supervised(cfg: LmsslConfig, root: Path, out: Path, rates: list[float], bac
     best = max(runs, key=lambda name: selection_score(runs[name].best, key))
     sweep = {name: {"val_start": r.start.get(key), "val_trained": r.trained.get(key),
                     "trained_epoch": r.trained.get("epoch"), "improved": r.improved(key)} for name, r in runs.items()}
-    return runs[best].best_path, {"setting": best, "sweep": sweep, "sound": any(r.improved(key) for r in runs.values())}
+    late_gain = last_epochs_gain(out / best / "metrics.jsonl", key, 1)
+    return runs[best].best_path, {"setting": best, "sweep": sweep, "sound": any(r.improved(key) for r in runs.values()),
+                                  "late_gain": late_gain, "min_delta": min_delta,
+                                  "converged": late_gain is not None and late_gain < min_delta}
 
 
 def _oracle(cfg: LmsslConfig, root: Path, out: Path, max_epochs: int, patience: int, min_delta: float = 0.005
@@ -228,7 +234,7 @@ def _pseudo_precision(run: Path, root: Path) -> dict[str, dict[str, float]]:
 def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int, overrides: list[str] = (),
                 rates: list[float] = SWEEP, oracle_epochs: int = 12, oracle_patience: int = 2,
                 backbone_scales: list[float] = BACKBONE_SWEEP, baselines: bool = True,
-                oracle_min_delta: float = 0.005, sweep_epochs: list[int] | None = None) -> dict[str, Any]:
+                min_delta: float = 0.005, sweep_epochs: list[int] | None = None) -> dict[str, Any]:
     """Joint run + supervised-only sweep + oracle on one dataset (``baselines=False``: the joint run alone); test
     metrics of every model and pseudo-label precision."""
     root = data_root / name
@@ -239,9 +245,9 @@ def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int, o
     sup, sup_info = oracle, oracle_info = None, None
     if baselines:
         sup, sup_info = _supervised(cfg, root, out / name / "supervised", list(rates), list(backbone_scales),
-                                    sweep_epochs)
+                                    sweep_epochs, min_delta)
         oracle, oracle_info = _oracle(cfg, root, out / name / "oracle", oracle_epochs, oracle_patience,
-                                       oracle_min_delta)
+                                       min_delta)
     run = Path(cfg.output_dir)
     models = {"small supervised-only": sup,
               "large warm-up (recipe)": warmup_weights(run, "large"),
@@ -276,6 +282,8 @@ def gap_report(res: dict[str, Any], metric: str) -> str:
     problems = []
     if not sup["sound"]:
         problems.append("no learning rate of the supervised-only sweep beat the start weights on val")
+    elif sup.get("converged") is False:  # results from before the check have no such field
+        problems.append("the kept supervised-only setting was still improving at the end of its budget")
     if not ora["improved"]:
         problems.append("the oracle did not beat its start weights on val")
     elif not ora["converged"]:
@@ -314,7 +322,10 @@ def markdown(res: dict[str, Any]) -> str:
         late = (f"; its last {ora['patience']} epochs gained {100 * ora['late_gain']:+.2f} val points, converged "
                 f"below {100 * ora['min_delta']:.2f}"
                 if ora.get("late_gain") is not None else "")
-        lines += ["", f"Supervised-only sweep (val, start → best trained): {sweep}; kept {sup['setting']}.",
+        kept = sup["setting"] + (f" (its last evaluation gained {100 * sup['late_gain']:+.2f} val points, "
+                                 f"{'converged' if sup['converged'] else 'still improving'} at "
+                                 f"{100 * sup['min_delta']:.2f})" if sup.get("late_gain") is not None else "")
+        lines += ["", f"Supervised-only sweep (val, start → best trained): {sweep}; kept {kept}.",
                   f"Oracle: best val at epoch {ora['best_epoch']} of at most {ora['max_epochs']} (patience "
                   f"{ora['patience']}{late}).", "",
                   f"Share of the small supervised→oracle gap closed by distillation (test): {gaps}", ""]
@@ -347,8 +358,9 @@ def main() -> None:
                     help="epoch budgets of the supervised-only baseline (default: the recipe's small warm-up's)")
     ap.add_argument("--oracle-epochs", type=int, default=12)
     ap.add_argument("--oracle-patience", type=int, default=2)
-    ap.add_argument("--oracle-min-delta", type=float, default=0.005,
-                    help="the oracle counts as converged when its last --oracle-patience epochs gain less on val")
+    ap.add_argument("--min-delta", "--oracle-min-delta", type=float, default=0.005,
+                    help="val gain below which a baseline counts as converged: the oracle's last "
+                         "--oracle-patience epochs, the kept supervised-only setting's last evaluation")
     ap.add_argument("--joint-only", action="store_true",
                     help="run and test the joint recipe only (no supervised-only sweep, no oracle, no gap closed)")
     args = ap.parse_args()
@@ -356,7 +368,7 @@ def main() -> None:
     for name in args.datasets:
         res = run_dataset(name, args.data_root, args.preset, args.out, args.seed, args.override, args.sweep,
                           args.oracle_epochs, args.oracle_patience, args.sweep_backbone, not args.joint_only,
-                          args.oracle_min_delta, args.sweep_epochs)
+                          args.min_delta, args.sweep_epochs)
         print(markdown(res), flush=True)
 
 

@@ -55,10 +55,12 @@ def test_gap_closed_is_reported_only_for_sound_baselines(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))
     from ssl_gain import gap_report
 
-    def res(sup: float, dist: float, ora: float, sound: bool = True, converged: bool = True) -> dict:
+    def res(sup: float, dist: float, ora: float, sound: bool = True, converged: bool = True,
+            sup_converged: bool | None = None) -> dict:
         test = {"small supervised-only": {"acc": sup}, "small distilled (joint)": {"acc": dist},
                 "small oracle": {"acc": ora, "n": 200}}
-        return {"test": test, "supervised": {"sound": sound},
+        supervised = {"sound": sound} | ({} if sup_converged is None else {"converged": sup_converged})
+        return {"test": test, "supervised": supervised,
                 "oracle": {"improved": True, "converged": converged, "max_epochs": 12}}
 
     assert gap_report(res(0.80, 0.86, 0.90), "acc") == "0.60"
@@ -68,6 +70,9 @@ def test_gap_closed_is_reported_only_for_sound_baselines(monkeypatch):
     assert gap_report(res(0.80, 0.86, 0.90, sound=False), "acc").startswith(
         "not reported (no learning rate of the supervised-only sweep beat the start weights")
     assert "still improving at its cap of 12 epochs" in gap_report(res(0.80, 0.86, 0.90, converged=False), "acc")
+    assert gap_report(res(0.80, 0.86, 0.90, sup_converged=False), "acc") == (
+        "not reported (the kept supervised-only setting was still improving at the end of its budget; raw value 0.60)")
+    assert gap_report(res(0.80, 0.86, 0.90, sup_converged=True), "acc") == "0.60"
     assert gap_report(res(0.90, 0.86, 0.80), "acc").startswith("undefined")
 
 
@@ -121,6 +126,7 @@ def test_supervised_sweep_trains_each_epoch_budget_under_its_own_name(tmp_path, 
                    if '"end"' in r][-1] for name in info["sweep"]}
     assert ends["lr_0.001"]["epoch"] == 1 and ends["lr_0.001_e2"]["epoch"] == 2
     assert best.is_relative_to(tmp_path / "sup" / info["setting"])
+    assert info["late_gain"] is not None and info["converged"] == (info["late_gain"] < info["min_delta"])
 
 
 def test_a_joint_only_report_has_no_gap(monkeypatch):
@@ -147,10 +153,13 @@ def test_a_report_says_how_much_the_oracle_gained_at_its_end(monkeypatch):
     oracle = {"best_epoch": 9, "max_epochs": 10, "patience": 2, "late_gain": 0.0052, "min_delta": 0.005,
               "converged": False, "improved": True}
     res = {"dataset": "d", "preset": "cpu", "seed": 0, "minutes_total": 1.0, "test": test, "test_both_ways": test,
-           "supervised": {"setting": "lr_0.0005", "sound": True, "sweep": {}}, "oracle": oracle, "pseudo": {}}
+           "supervised": {"setting": "lr_0.0005", "sound": True, "sweep": {}, "late_gain": 0.0062, "min_delta": 0.005,
+                          "converged": False}, "oracle": oracle, "pseudo": {}}
     text = markdown(res)
     assert "epoch 9 of at most 10 (patience 2; its last 2 epochs gained +0.52 val points, converged below 0.50)" in text
-    assert "exact not reported (the oracle was still improving at its cap of 10 epochs; raw value 0.50)" in text
+    assert "kept lr_0.0005 (its last evaluation gained +0.62 val points, still improving at 0.50)" in text
+    assert ("exact not reported (the kept supervised-only setting was still improving at the end of its budget; "
+            "the oracle was still improving at its cap of 10 epochs; raw value 0.50)") in text
 
 
 def test_label_curve_draws_and_tabulates_results(tmp_path, monkeypatch):
