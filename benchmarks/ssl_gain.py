@@ -319,11 +319,8 @@ def markdown(res: dict[str, Any]) -> str:
                           f"(epoch {v['trained_epoch']})" for name, v in sup["sweep"].items())
         gaps = "; ".join(f"{name} {gap_report(res, key)}" for name, key in
                          (("exact", "acc"), ("1 − NED", "norm_edit"), ("CER", "cer")))
-        late = (f"; its last {ora['patience']} epochs gained {100 * ora['late_gain']:+.2f} val points, converged "
-                f"below {100 * ora['min_delta']:.2f}"
-                if ora.get("late_gain") is not None else "")
-        kept = sup["setting"] + (f" (its last evaluation gained {100 * sup['late_gain']:+.2f} val points, converged "
-                                 f"below {100 * sup['min_delta']:.2f})" if sup.get("late_gain") is not None else "")
+        late = f"; {_late_gain(ora, str(ora['patience']) + ' epochs')}" if ora.get("late_gain") is not None else ""
+        kept = sup["setting"] + (f" ({_late_gain(sup, 'evaluation')})" if sup.get("late_gain") is not None else "")
         lines += ["", f"Supervised-only sweep (val, start → best trained): {sweep}; kept {kept}.",
                   f"Oracle: best val at epoch {ora['best_epoch']} of at most {ora['max_epochs']} (patience "
                   f"{ora['patience']}{late}).", "",
@@ -334,6 +331,12 @@ def markdown(res: dict[str, Any]) -> str:
               f"{100 * v['precision']:.1f} | {100 * v['kept_cer']:.1f} | "
               f"{100 * v['pool_acc']:.1f} |" for k, v in res["pseudo"].items()]
     return "\n".join(lines) + "\n"
+
+
+def _late_gain(info: dict[str, Any], last: str) -> str:
+    """A baseline's late gain against its convergence threshold, in val points."""
+    return (f"its last {last} gained {100 * info['late_gain']:+.2f} val points, converged below "
+            f"{100 * info['min_delta']:.2f}")
 
 
 def _pct(v: float | None) -> str:
