@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -83,7 +84,35 @@ def outcome_of_exit(code: int, log_path: Path) -> Outcome:
 
 
 def _tail(path: Path, lines: int = 5) -> str:
+    """What explains a failure, from the attempt's log: its last ``lines`` lines, or for a torchrun job the failing
+    rank's own last words and torchrun's verdict on it (the summary alone names no cause)."""
     if not path.is_file():
         return ""
-    text = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-lines:]
-    return (": " + " | ".join(t.strip() for t in text))[:2000] if text else ""
+    text = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    summary = _torchrun_root_cause(text)
+    picked = summary if summary is not None else [t.strip() for t in text[-lines:]]
+    return (": " + " | ".join(picked))[:2000] if picked else ""
+
+
+#: a line a failing rank prints about its own end (torch prefixes a rank's traceback with ``[rankN]:``): a Python
+#: exception, a C++ ``std::terminate``, the shell's note of a kill; torchrun's own lines (``E1130 … api.py:…]``) are
+#: not causes
+_CAUSE = re.compile(r"^(\[rank\d+\]:\s*)?"
+                    r"(\S+(Error|Exception|Interrupt)\b.*|terminate called .*|\s*what\(\):.*|Killed)$")
+
+
+def _torchrun_root_cause(text: list[str]) -> list[str] | None:
+    """For a log that ends in torchrun's failure summary: the rank and signal of the first failure (its "Root
+    Cause" block) after the last line a rank printed about its own end. None when the log has no such summary."""
+    try:
+        start = max(i for i, t in enumerate(text) if t.startswith("Root Cause (first observed failure)"))
+    except ValueError:
+        return None
+    block = "\n".join(text[start + 1:])
+    rank = re.search(r"^\s*rank\s*:\s*(\d+)", block, re.M)
+    code = re.search(r"^\s*exitcode\s*:\s*(-?\d+)[^\n]*?(\(SIG\w+\))?\s*$", block, re.M)
+    where = (f"rank {rank.group(1) if rank else '?'} exit code {code.group(1) if code else '?'}"
+             f"{' ' + code.group(2) if code and code.group(2) else ''}")
+    failed_at = next((i for i in range(start, -1, -1) if "ChildFailedError" in text[i]), start)
+    causes = [t.strip() for t in text[:failed_at] if _CAUSE.match(t) and "ChildFailedError" not in t]
+    return [*causes[-2:], where]
