@@ -20,6 +20,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import ssl_gain  # noqa: E402
 import torch  # noqa: E402
 from label_subsets import make_subset  # noqa: E402
 from ssl_gain import BACKBONE_SWEEP, DATASETS, PRESETS, SWEEP, gap_report, run_dataset  # noqa: E402
@@ -47,7 +48,7 @@ def run_curve(name: str, data_root: Path, sizes: list[int], preset: str, out: Pa
         res = run_dataset(f"{name}_{n}", subsets, preset, out / "runs", seed,
                           [*DATASET_SETTINGS[name][1], *overrides], rates, oracle_epochs,
                           backbone_scales=backbone_scales, sweep_epochs=sweep_epochs)
-        results.append({"dataset": name, "labels": n, **res})
+        results.append({**res, "dataset": name, "labels": n})  # res names the subset
         (out / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
     return results
 
@@ -71,17 +72,49 @@ def plot(curves: dict[str, list[dict[str, Any]]], path: Path) -> Path:
     return path
 
 
+def warmups_hold(res: dict[str, Any], metric: str) -> str:
+    """Whether each recipe warm-up ended at or above its start weights on val (the issue's first target)."""
+    parts = []
+    for model in ("large", "small"):
+        val = res.get("val_summary", {}).get(model, {})
+        if "start" in val and "warmup" in val:
+            start, end = val["start"][metric], val["warmup"][metric]
+            parts.append(f"{model} {'yes' if end >= start else 'NO'} ({100 * start:.1f} → {100 * end:.1f})")
+    return "; ".join(parts) or "not recorded"
+
+
 def table(curves: dict[str, list[dict[str, Any]]]) -> str:
-    """Markdown: per dataset and size, test metric of the four models, the gap closed and the wall time."""
-    lines = ["| dataset | labelled lines | metric | " + " | ".join(CURVES.values()) + " | gap closed | minutes |",
-             "|---|---|---|" + "---|" * len(CURVES) + "---|---|"]
+    """Markdown: per dataset and size, test metric of the four models, what distillation adds over supervised-only,
+    the gap closed, whether the warm-ups held their start, and the wall time."""
+    lines = ["| dataset | labelled lines | metric | " + " | ".join(CURVES.values())
+             + " | distilled − supervised-only | gap closed | warm-ups ≥ start (val) | minutes |",
+             "|---|---|---|" + "---|" * len(CURVES) + "---|---|---|---|"]
     for name, results in curves.items():
         metric = DATASET_SETTINGS[name][0]
         for r in results:
             cells = " | ".join(f"{100 * r['test'][k][metric]:.1f}" for k in CURVES)
+            gain = 100 * (r["test"]["small distilled (joint)"][metric] - r["test"]["small supervised-only"][metric])
             lines.append(f"| {name} | {r['labels']} | {'exact' if metric == 'acc' else '1−NED'} | {cells} | "
-                         f"{gap_report(r, metric)} | {r['minutes_total']} |")
-    return "\n".join(lines) + "\n"
+                         f"{gain:+.1f} | {gap_report(r, metric)} | {warmups_hold(r, metric)} | "
+                         f"{r['minutes_total']} |")
+    return "\n".join(lines) + "\n" + mean_gap(curves) + "\n"
+
+
+def mean_gap(curves: dict[str, list[dict[str, Any]]]) -> str:
+    """The mean gap closed over the points whose baselines are both sound (raw values, outside [0, 1] too), and
+    the points left out, by name."""
+    kept, left = [], []
+    for name, results in curves.items():
+        metric = DATASET_SETTINGS[name][0]
+        for r in results:
+            gap = ssl_gain.gap_closed(r["test"], metric)
+            (left if ssl_gain.gap_problems(r) or gap != gap else kept).append((f"{name} {r['labels']}", gap))
+    if not kept:
+        return "Mean gap closed: no point has two sound baselines yet."
+    mean = sum(g for _, g in kept) / len(kept)
+    points = f"{len(kept)} point{'' if len(kept) == 1 else 's'}"
+    text = f"Mean gap closed over {points} with sound baselines: {mean:.2f} (target ≥ 0.70)"
+    return text + (f"; left out: {', '.join(n for n, _ in left)}." if left else ".")
 
 
 def main() -> None:
@@ -107,7 +140,8 @@ def main() -> None:
         curves: dict[str, list[dict[str, Any]]] = {}
         for path in args.from_json:
             for r in json.loads(path.read_text(encoding="utf-8")):
-                curves.setdefault(r["dataset"], []).append(r)
+                name = r["dataset"].removesuffix(f"_{r['labels']}")  # earlier files named the subset
+                curves.setdefault(name, []).append(r | {"dataset": name})
         curves = {k: sorted(v, key=lambda r: r["labels"]) for k, v in curves.items()}
     else:
         curves = {name: run_curve(name, args.data_root, args.sizes, args.preset, args.out, args.seed,

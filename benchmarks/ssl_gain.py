@@ -275,9 +275,9 @@ def gap_closed(test: dict[str, dict[str, float]], metric: str) -> float:
     return (dist - sup) / (ora - sup) if ora > sup else float("nan")
 
 
-def gap_report(res: dict[str, Any], metric: str) -> str:
-    """The gap closed on ``metric`` with what makes it trustworthy or not: unsound baselines and values outside
-    [0, 1] are said, with their reason."""
+def gap_problems(res: dict[str, Any]) -> list[str]:
+    """Why the gap closed of ``res`` cannot be trusted: an unsound supervised-only or oracle baseline (empty when
+    both are sound)."""
     sup, ora = res["supervised"], res["oracle"]
     problems = []
     if not sup["sound"]:
@@ -288,6 +288,13 @@ def gap_report(res: dict[str, Any], metric: str) -> str:
         problems.append("the oracle did not beat its start weights on val")
     elif not ora["converged"]:
         problems.append(f"the oracle was still improving at its cap of {ora['max_epochs']} epochs")
+    return problems
+
+
+def gap_report(res: dict[str, Any], metric: str) -> str:
+    """The gap closed on ``metric`` with what makes it trustworthy or not: unsound baselines and values outside
+    [0, 1] are said, with their reason."""
+    problems = gap_problems(res)
     gap = gap_closed(res["test"], metric)
     if problems:
         return f"not reported ({'; '.join(problems)}; raw value {gap:.2f})"

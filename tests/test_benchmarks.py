@@ -166,14 +166,34 @@ def test_label_curve_draws_and_tabulates_results(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))
     from label_curve import CURVES, plot, table
 
-    def result(labels: int, base: float) -> dict:
+    def result(labels: int, base: float, sound: bool = True) -> dict:
         test = {k: {"acc": base + 0.05 * i, "norm_edit": base + 0.1, "n": 100} for i, k in enumerate(CURVES)}
         return {"dataset": "captcha", "labels": labels, "test": test, "minutes_total": 3.5,
-                "supervised": {"sound": True}, "oracle": {"improved": True, "converged": True, "max_epochs": 12}}
+                "supervised": {"sound": sound}, "oracle": {"improved": True, "converged": True, "max_epochs": 12}}
 
-    curves = {"captcha": [result(50, 0.5), result(100, 0.6)]}
+    held = result(50, 0.5) | {"val_summary": {"large": {"start": {"acc": 0.5}, "warmup": {"acc": 0.6}},
+                                              "small": {"start": {"acc": 0.4}, "warmup": {"acc": 0.3}}}}
+    curves = {"captcha": [held, result(100, 0.6, sound=False)]}
     png = plot(curves, tmp_path / "curve.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     rows = table(curves).splitlines()
-    assert rows[2] == "| captcha | 50 | exact | 50.0 | 55.0 | 60.0 | 65.0 | 0.67 | 3.5 |"
-    assert len(rows) == 4
+    assert rows[2] == ("| captcha | 50 | exact | 50.0 | 55.0 | 60.0 | 65.0 | +10.0 | 0.67 | "
+                       "large yes (50.0 → 60.0); small NO (40.0 → 30.0) | 3.5 |")
+    assert rows[3].startswith("| captcha | 100 | exact | 60.0 | 65.0 | 70.0 | 75.0 | +10.0 | not reported (")
+    assert rows[3].endswith("| not recorded | 3.5 |")
+    assert rows[4] == "Mean gap closed over 1 point with sound baselines: 0.67 (target ≥ 0.70); left out: captcha 100."
+    assert len(rows) == 5
+
+
+def test_label_curve_redraws_files_that_named_the_subset(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import label_curve
+
+    test = {k: {"acc": 0.5, "n": 10} for k in label_curve.CURVES}
+    row = {"dataset": "captcha_50", "labels": 50, "test": test, "minutes_total": 1.0,
+           "supervised": {"sound": True}, "oracle": {"improved": True, "converged": True, "max_epochs": 12}}
+    (tmp_path / "captcha.json").write_text(json.dumps([row]))
+    monkeypatch.setattr(sys, "argv", ["label_curve.py", "--from-json", str(tmp_path / "captcha.json"),
+                                      "--out", str(tmp_path)])
+    label_curve.main()
+    assert (tmp_path / "label_curve.png").is_file()
