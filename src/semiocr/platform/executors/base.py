@@ -102,8 +102,9 @@ _CAUSE = re.compile(r"^(\[rank\d+\]:\s*)?"
 
 
 def _torchrun_root_cause(text: list[str]) -> list[str] | None:
-    """For a log that ends in torchrun's failure summary: the rank and signal of the first failure (its "Root
-    Cause" block) after the last line a rank printed about its own end. None when the log has no such summary."""
+    """For a log that ends in torchrun's failure summary: the last (up to two) lines the ranks printed about their
+    own end, then the rank, exit code and signal of torchrun's first observed failure ("Root Cause"). None when the
+    log has no such summary."""
     try:
         start = max(i for i, t in enumerate(text) if t.startswith("Root Cause (first observed failure)"))
     except ValueError:
