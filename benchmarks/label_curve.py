@@ -39,18 +39,32 @@ def run_curve(name: str, data_root: Path, sizes: list[int], preset: str, out: Pa
               overrides: list[str], rates: list[float], oracle_epochs: int = 12,
               backbone_scales: list[float] = BACKBONE_SWEEP, sweep_epochs: list[int] | None = None
               ) -> list[dict[str, Any]]:
-    """One dataset: a subset per size, then the whole benchmark on it; returns the results (also as JSON)."""
+    """One dataset: a subset per size, then the whole benchmark on it; returns the results of every size measured
+    so far (``<out>/<name>.json`` keeps the points of earlier runs; a size run again replaces its point)."""
     labelled = sum(1 for r in (data_root / name / "train.txt").read_text(encoding="utf-8").splitlines() if r.strip())
-    results = []
+    saved = out / f"{name}.json"
+    results = load_points(saved).get(name, []) if saved.is_file() else []
     for n in [s for s in sizes if s <= labelled]:
         subsets = out / "subsets"
         make_subset(data_root / name, subsets / f"{name}_{n}", n, seed)
         res = run_dataset(f"{name}_{n}", subsets, preset, out / "runs", seed,
                           [*DATASET_SETTINGS[name][1], *overrides], rates, oracle_epochs,
                           backbone_scales=backbone_scales, sweep_epochs=sweep_epochs)
-        results.append({**res, "dataset": name, "labels": n})  # res names the subset
-        (out / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
+        point = {**res, "dataset": name, "labels": n}  # res names the subset
+        results = sorted([r for r in results if r["labels"] != n] + [point], key=lambda r: r["labels"])
+        saved.write_text(json.dumps(results, indent=2) + "\n")
     return results
+
+
+def load_points(*paths: Path) -> dict[str, list[dict[str, Any]]]:
+    """The results in ``<dataset>.json`` files, per dataset and sorted by size (files of earlier versions named
+    the subset, e.g. ``captcha_50``, as the dataset)."""
+    curves: dict[str, list[dict[str, Any]]] = {}
+    for path in paths:
+        for r in json.loads(path.read_text(encoding="utf-8")):
+            name = r["dataset"].removesuffix(f"_{r['labels']}")
+            curves.setdefault(name, []).append(r | {"dataset": name})
+    return {k: sorted(v, key=lambda r: r["labels"]) for k, v in curves.items()}
 
 
 def plot(curves: dict[str, list[dict[str, Any]]], path: Path) -> Path:
@@ -137,12 +151,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.from_json:
-        curves: dict[str, list[dict[str, Any]]] = {}
-        for path in args.from_json:
-            for r in json.loads(path.read_text(encoding="utf-8")):
-                name = r["dataset"].removesuffix(f"_{r['labels']}")  # earlier files named the subset
-                curves.setdefault(name, []).append(r | {"dataset": name})
-        curves = {k: sorted(v, key=lambda r: r["labels"]) for k, v in curves.items()}
+        curves = load_points(*args.from_json)
     else:
         curves = {name: run_curve(name, args.data_root, args.sizes, args.preset, args.out, args.seed,
                                   args.override, args.sweep, args.oracle_epochs, args.sweep_backbone,

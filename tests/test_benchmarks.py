@@ -197,3 +197,24 @@ def test_label_curve_redraws_files_that_named_the_subset(tmp_path, monkeypatch):
                                       "--out", str(tmp_path)])
     label_curve.main()
     assert (tmp_path / "label_curve.png").is_file()
+
+
+def test_label_curve_keeps_the_points_of_earlier_runs(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import label_curve
+
+    data = tmp_path / "data" / "wire_markers"
+    data.mkdir(parents=True)
+    (data / "train.txt").write_text("".join(f"images/{i}.png\tA{i}\n" for i in range(400)))
+    out = tmp_path / "out"
+    out.mkdir()
+    earlier = [{"dataset": "wire_markers_50", "labels": 50, "run": "old"},
+               {"dataset": "wire_markers_307", "labels": 307, "run": "old"}]
+    (out / "wire_markers.json").write_text(json.dumps(earlier))
+    monkeypatch.setattr(label_curve, "make_subset", lambda *a, **k: None)
+    monkeypatch.setattr(label_curve, "run_dataset", lambda name, *a, **k: {"dataset": name, "run": "new"})
+    results = label_curve.run_curve("wire_markers", tmp_path / "data", [100, 307, 500], "cpu", out, 0, [], [3e-4])
+    saved = json.loads((out / "wire_markers.json").read_text())
+    assert saved == results
+    assert [(r["labels"], r["run"], r["dataset"]) for r in saved] == [
+        (50, "old", "wire_markers"), (100, "new", "wire_markers"), (307, "new", "wire_markers")]  # 500 > 400 lines
