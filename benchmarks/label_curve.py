@@ -20,10 +20,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import ssl_gain  # noqa: E402
 import torch  # noqa: E402
 from label_subsets import make_subset  # noqa: E402
-from ssl_gain import BACKBONE_SWEEP, DATASETS, PRESETS, SWEEP, gap_report, run_dataset  # noqa: E402
+from ssl_gain import BACKBONE_SWEEP, DATASETS, PRESETS, SWEEP, gap_closed, gap_problems, gap_report, run_dataset  # noqa: E402
 
 CURVES = {"small supervised-only": "supervised-only (small)", "large semi-supervised": "large semi-supervised",
           "small distilled (joint)": "small distilled", "small oracle": "oracle (small, all labels)"}
@@ -121,8 +120,8 @@ def mean_gap(curves: dict[str, list[dict[str, Any]]]) -> str:
     for name, results in curves.items():
         metric = DATASET_SETTINGS[name][0]
         for r in results:
-            gap = ssl_gain.gap_closed(r["test"], metric)
-            (left if ssl_gain.gap_problems(r) or gap != gap else kept).append((f"{name} {r['labels']}", gap))
+            gap = gap_closed(r["test"], metric)
+            (left if gap_problems(r) or gap != gap else kept).append((f"{name} {r['labels']}", gap))
     if not kept:
         return "Mean gap closed: no point has two sound baselines yet."
     mean = sum(g for _, g in kept) / len(kept)
