@@ -36,10 +36,11 @@ DATASET_SETTINGS: dict[str, tuple[str, list[str]]] = {
 
 def run_curve(name: str, data_root: Path, sizes: list[int], preset: str, out: Path, seed: int,
               overrides: list[str], rates: list[float], oracle_epochs: int = 12,
-              backbone_scales: list[float] = BACKBONE_SWEEP, sweep_epochs: list[int] | None = None
-              ) -> list[dict[str, Any]]:
+              backbone_scales: list[float] = BACKBONE_SWEEP, sweep_epochs: list[int] | None = None,
+              oracle_from: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """One dataset: a subset per size, then the whole benchmark on it; returns the results of every size measured
-    so far (``<out>/<name>.json`` keeps the points of earlier runs; a size run again replaces its point)."""
+    so far (``<out>/<name>.json`` keeps the points of earlier runs; a size run again replaces its point).
+    ``oracle_from``: an earlier point of this dataset whose oracle every size takes over."""
     labelled = sum(1 for r in (data_root / name / "train.txt").read_text(encoding="utf-8").splitlines() if r.strip())
     saved = out / f"{name}.json"
     results = load_points(saved).get(name, []) if saved.is_file() else []
@@ -48,7 +49,7 @@ def run_curve(name: str, data_root: Path, sizes: list[int], preset: str, out: Pa
         make_subset(data_root / name, subsets / f"{name}_{n}", n, seed)
         res = run_dataset(f"{name}_{n}", subsets, preset, out / "runs", seed,
                           [*DATASET_SETTINGS[name][1], *overrides], rates, oracle_epochs,
-                          backbone_scales=backbone_scales, sweep_epochs=sweep_epochs)
+                          backbone_scales=backbone_scales, sweep_epochs=sweep_epochs, oracle_from=oracle_from)
         point = {**res, "dataset": name, "labels": n}  # res names the subset
         results = sorted([r for r in results if r["labels"] != n] + [point], key=lambda r: r["labels"])
         saved.write_text(json.dumps(results, indent=2) + "\n")
@@ -64,6 +65,16 @@ def load_points(*paths: Path) -> dict[str, list[dict[str, Any]]]:
             name = r["dataset"].removesuffix(f"_{r['labels']}")
             curves.setdefault(name, []).append(r | {"dataset": name})
     return {k: sorted(v, key=lambda r: r["labels"]) for k, v in curves.items()}
+
+
+def oracle_point(path: Path, name: str) -> dict[str, Any]:
+    """The point of ``name`` in the ``<dataset>.json`` file ``path`` with a trained oracle (the largest such
+    size); the oracle is the same at every size, so later sizes can take it over instead of training it again."""
+    points = [r for r in load_points(path).get(name, [])
+              if r.get("oracle") and "small oracle" in r.get("test", {}) and "taken_from" not in r["oracle"]]
+    if not points:
+        raise SystemExit(f"--oracle-from {path}: no point of {name} with a trained oracle")
+    return points[-1]
 
 
 def plot(curves: dict[str, list[dict[str, Any]]], path: Path) -> Path:
@@ -145,6 +156,9 @@ def main() -> None:
                     help="epoch budgets of the supervised-only baseline (default: the recipe's small warm-up's)")
     ap.add_argument("--oracle-epochs", type=int, default=12, help="cap of the oracle (it stops when val does)")
     ap.add_argument("-o", "--override", action="append", default=[], help="config key.sub=value (every run)")
+    ap.add_argument("--oracle-from", type=Path, default=None,
+                    help="a <dataset>.json of earlier points: take over its oracle instead of training one "
+                         "(it trains on every line, so it does not depend on the size)")
     ap.add_argument("--from-json", type=Path, nargs="+", default=None,
                     help="draw and tabulate earlier results (<out>/<dataset>.json files) instead of running")
     args = ap.parse_args()
@@ -154,7 +168,8 @@ def main() -> None:
     else:
         curves = {name: run_curve(name, args.data_root, args.sizes, args.preset, args.out, args.seed,
                                   args.override, args.sweep, args.oracle_epochs, args.sweep_backbone,
-                                  args.sweep_epochs)
+                                  args.sweep_epochs,
+                                  oracle_point(args.oracle_from, name) if args.oracle_from else None)
                   for name in args.datasets}
     print(f"plot: {plot(curves, args.out / 'label_curve.png')}")
     print(table(curves))

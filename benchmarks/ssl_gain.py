@@ -234,9 +234,14 @@ def _pseudo_precision(run: Path, root: Path) -> dict[str, dict[str, float]]:
 def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int, overrides: list[str] = (),
                 rates: list[float] = SWEEP, oracle_epochs: int = 12, oracle_patience: int = 2,
                 backbone_scales: list[float] = BACKBONE_SWEEP, baselines: bool = True,
-                min_delta: float = 0.005, sweep_epochs: list[int] | None = None) -> dict[str, Any]:
+                min_delta: float = 0.005, sweep_epochs: list[int] | None = None,
+                oracle_from: dict[str, Any] | None = None) -> dict[str, Any]:
     """Joint run + supervised-only sweep + oracle on one dataset (``baselines=False``: the joint run alone); test
-    metrics of every model and pseudo-label precision."""
+    metrics of every model and pseudo-label precision. ``oracle_from``: the results of an earlier run on the same
+    dataset and preset whose oracle is taken over instead of training it again (the oracle trains on every line
+    with its true label, so it is the same at every size of the labelled subset)."""
+    if oracle_from is not None and oracle_from.get("preset") != preset:
+        raise ValueError(f"oracle_from: its preset {oracle_from.get('preset')!r} is not {preset!r}")
     root = data_root / name
     cfg = _config(preset, root, out / name / "joint", seed, list(overrides))
     t0 = time.time()
@@ -246,8 +251,12 @@ def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int, o
     if baselines:
         sup, sup_info = _supervised(cfg, root, out / name / "supervised", list(rates), list(backbone_scales),
                                     sweep_epochs, min_delta)
-        oracle, oracle_info = _oracle(cfg, root, out / name / "oracle", oracle_epochs, oracle_patience,
-                                       min_delta)
+        if oracle_from is None:
+            oracle, oracle_info = _oracle(cfg, root, out / name / "oracle", oracle_epochs, oracle_patience,
+                                           min_delta)
+        else:
+            source = " ".join(str(oracle_from[k]) for k in ("dataset", "labels") if k in oracle_from)
+            oracle_info = {**oracle_from["oracle"], "taken_from": source}
     run = Path(cfg.output_dir)
     models = {"small supervised-only": sup,
               "large warm-up (recipe)": warmup_weights(run, "large"),
@@ -262,6 +271,9 @@ def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int, o
            "supervised": sup_info, "oracle": oracle_info, "pseudo": _pseudo_precision(run, root)}
     res["test"], res["test_both_ways"] = _test_all({k: v for k, v in models.items() if v and v.is_file()}, cfg,
                                                    root)
+    if baselines and oracle_from is not None:
+        for key in ("test", "test_both_ways"):
+            res[key]["small oracle"] = oracle_from[key]["small oracle"]
     (out / name / "results.json").write_text(json.dumps(res, indent=2) + "\n")
     return res
 

@@ -218,3 +218,44 @@ def test_label_curve_keeps_the_points_of_earlier_runs(tmp_path, monkeypatch):
     assert saved == results
     assert [(r["labels"], r["run"], r["dataset"]) for r in saved] == [
         (50, "old", "wire_markers"), (100, "new", "wire_markers"), (307, "new", "wire_markers")]  # 500 > 400 lines
+
+
+def test_a_later_size_takes_over_the_trained_oracle_instead_of_training_it(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import label_curve
+    import ssl_gain
+
+    oracle_test = {"acc": 0.848, "norm_edit": 0.949, "cer": 0.049, "n": 656}
+    trained = {"dataset": "wire_markers_307", "labels": 307, "preset": "cpu",
+               "oracle": {"improved": True, "converged": True, "max_epochs": 14},
+               "test": {"small oracle": oracle_test}, "test_both_ways": {"small oracle": oracle_test | {"acc": 0.9}}}
+    taken = {**trained, "labels": 50, "oracle": {**trained["oracle"], "taken_from": "wire_markers 307"}}
+    (tmp_path / "wire_markers.json").write_text(json.dumps([taken, trained]))
+    earlier = label_curve.oracle_point(tmp_path / "wire_markers.json", "wire_markers")
+    assert earlier["labels"] == 307  # the point that trained its oracle, not one that took it over
+    with pytest.raises(SystemExit, match="no point of captcha with a trained oracle"):
+        label_curve.oracle_point(tmp_path / "wire_markers.json", "captcha")
+
+    run = tmp_path / "runs" / "wire_markers_100" / "joint"
+    run.mkdir(parents=True)
+    (run / "small_best.pt").write_bytes(b"w")
+
+    def never(*a, **k):
+        raise AssertionError("the oracle must not be trained again")
+
+    monkeypatch.setattr(ssl_gain, "run_lmssl", lambda cfg: type("R", (), {"summary": {}})())
+    monkeypatch.setattr(ssl_gain, "_config", lambda *a: type("C", (), {"output_dir": str(run)})())
+    monkeypatch.setattr(ssl_gain, "_supervised", lambda *a: (None, {"sound": True}))
+    monkeypatch.setattr(ssl_gain, "_oracle", never)
+    monkeypatch.setattr(ssl_gain, "warmup_weights", lambda *a: None)
+    monkeypatch.setattr(ssl_gain, "_pseudo_precision", lambda *a: {})
+    measured = {"acc": 0.8, "n": 656}
+    monkeypatch.setattr(ssl_gain, "_test_all", lambda models, *a: tuple({k: measured for k in models} for _ in "ab"))
+    res = ssl_gain.run_dataset("wire_markers_100", tmp_path / "data", "cpu", tmp_path / "runs", 0,
+                               oracle_from=earlier)
+    assert res["test"]["small oracle"] == oracle_test and res["test_both_ways"]["small oracle"]["acc"] == 0.9
+    assert res["test"]["small distilled (joint)"] == measured
+    assert res["oracle"]["taken_from"] == "wire_markers 307" and res["oracle"]["converged"]
+    with pytest.raises(ValueError, match="its preset 'cpu' is not 'joint'"):
+        ssl_gain.run_dataset("wire_markers_100", tmp_path / "data", "joint", tmp_path / "runs", 0,
+                             oracle_from=earlier)
