@@ -82,10 +82,11 @@ def test_pretrained_with_other_dict_rebuilds_head_and_resume_refuses(small_digit
 
 
 @pytest.mark.slow
-def test_tiny_model_learns_generated_digits_well_above_chance(tmp_path, tiny_config):
+@pytest.mark.parametrize("cpu_bf16", [False, True])
+def test_tiny_model_learns_generated_digits_well_above_chance(tmp_path, tiny_config, cpu_bf16):
     root = make_rec_dataset(tmp_path / "ds", n_train=256, n_val=64, seed=0)
     cfg = tiny_config(root, tmp_path / "run", epochs=20, batch_size=32, warmup_steps=20, augment="none",
-                      save_periodic=False, log_interval=8)
+                      save_periodic=False, log_interval=8, cpu_bf16=cpu_bf16)
     result = _run(cfg)
     # chance for an exact 3-5 digit string is < 1e-3; require most lines right
     assert result.best >= 0.5, result.last_metrics
@@ -245,3 +246,18 @@ def test_frozen_backbone_then_layer_wise_rate(tmp_path, tiny_config, small_digit
     assert backbone[0](5) == pytest.approx(0.1 * head[0](5)) and head[0](5) > 0
     with pytest.raises(ValueError, match="has no `backbone`"):
         build_optimizer(torch.nn.Linear(2, 2), cfg)
+
+
+def test_cpu_bf16_casts_the_training_steps_only(tmp_path, tiny_config, small_digits):
+    task = build_supervised_task(cfg := tiny_config(small_digits, tmp_path / "run", epochs=1, cpu_bf16=True))
+    seen: list[tuple[bool, torch.dtype]] = []
+    conv = next(m for m in task.model.modules() if isinstance(m, torch.nn.Conv2d))
+    conv.register_forward_hook(lambda mod, args, out: seen.append((mod.training, out.dtype)))
+    result = fit(task, cfg, sink=JsonlSink(tmp_path / "run" / "m.jsonl"))
+    assert result.reason == "finished"
+    assert {d for training, d in seen if training} == {torch.bfloat16}  # 6 steps of the epoch
+    assert {d for training, d in seen if not training} == {torch.float32}  # evaluation reads in float32
+    best = read_checkpoint(tmp_path / "run" / "checkpoints" / "best.pt")["model"]
+    assert all(v.dtype == torch.float32 for v in best.values() if v.is_floating_point())
+    losses = [e["loss"] for e in read_jsonl(tmp_path / "run" / "m.jsonl") if "loss" in e]
+    assert losses and all(math.isfinite(v) for v in losses)

@@ -136,7 +136,7 @@ class Recipe:
         name, k = rel.replace("/", "_"), int(getattr(task, "round_index", 0))
         self._enter(name, k)
         tcfg = train_config(optim, task, self.out / rel, device=self.cfg.device, seed=self.cfg.seed,
-                            model_kwargs=m.kwargs)
+                            model_kwargs=m.kwargs, cpu_bf16=self.cfg.cpu_bf16)
 
         res = run_stage(task, self.out / rel, tcfg, sink=in_stage(self.sink, name, k), should_stop=self.should_stop,
                         start_metrics=start_metrics)

@@ -67,7 +67,10 @@ class LoopConfig(Optimization):
     workers: int = Field(2, ge=0, le=64)
     optimizer: Literal["adamw", "adam", "sgd"] = "adamw"
     min_lr_ratio: float = Field(0.0, ge=0, le=1, description="cosine floor as a fraction of learning_rate")
-    amp: bool = Field(True, description="mixed precision on CUDA (ignored on CPU)")
+    amp: bool = Field(True, description="mixed precision on CUDA (float16 with loss scaling; ignored on CPU)")
+    cpu_bf16: bool = Field(False, description="mixed precision on CPU: convolutions and matrix products of the "
+                                             "training steps in bfloat16 (losses, weights, optimiser and "
+                                             "evaluation stay float32); faster on CPUs with AVX512-BF16 or AMX")
 
 
 class RecTrainConfig(LoopConfig):

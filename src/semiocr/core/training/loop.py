@@ -185,6 +185,8 @@ class _Run:
         total = cfg.epochs * self.steps_per_epoch
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_factors(self.optimizer, cfg, total))
         self.use_amp = cfg.amp and self.ctx.device.type == "cuda"
+        self.cast_dtype = (torch.float16 if self.use_amp else
+                           torch.bfloat16 if cfg.cpu_bf16 and self.ctx.device.type == "cpu" else None)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         if cfg.resume:
             self._resume(charset)
@@ -228,7 +230,7 @@ class _Run:
     # -- training --------------------------------------------------------------------------------------
     def train_step(self, batch: Any) -> dict[str, float]:
         self.optimizer.zero_grad(set_to_none=True)
-        with torch.autocast(self.ctx.device.type, dtype=torch.float16, enabled=self.use_amp):
+        with torch.autocast(self.ctx.device.type, dtype=self.cast_dtype, enabled=self.cast_dtype is not None):
             out = self.task.training_step(self.model, batch)
         self.scaler.scale(out.loss).backward()
         logs = {"loss": float(out.loss.detach())}
