@@ -177,8 +177,9 @@ class LmsslConfig(Strict):
     teacher: TeacherCfg = Field(default_factory=TeacherCfg)
     student: StudentCfg = Field(default_factory=StudentCfg)
     device: str = "auto"  # auto | cpu | cuda | cuda:<i>
-    # every stage's training steps in bfloat16 autocast on CPU (LoopConfig.cpu_bf16); on CUDA, float16 AMP is on
-    cpu_bf16: bool = False
+    # every stage's training steps in bfloat16 autocast on CPU (LoopConfig.cpu_bf16: true, false or auto); on
+    # CUDA, float16 AMP is on
+    cpu_bf16: bool | Literal["auto"] = False
     seed: int = 0
     # val metric that picks every stage's best weights (ties broken by the other): exact match, or 1 − NED for
     # long lines that are rarely read exactly (e.g. handwriting) — PaddleOCR's ``main_indicator``

@@ -42,7 +42,7 @@ class StageResult:
 
 
 def train_config(optim: OptimCfg, task: TrainTask, out_dir: Path, *, device: str, seed: int,
-                 model_kwargs: Mapping[str, Any], cpu_bf16: bool = False) -> LoopConfig:
+                 model_kwargs: Mapping[str, Any], cpu_bf16: bool | str = False) -> LoopConfig:
     """The loop config of one stage: the stage's optimisation knobs plus where and how to run."""
     steps = max(1, task.steps_per_epoch())
     knobs = optim.model_dump()

@@ -68,9 +68,10 @@ class LoopConfig(Optimization):
     optimizer: Literal["adamw", "adam", "sgd"] = "adamw"
     min_lr_ratio: float = Field(0.0, ge=0, le=1, description="cosine floor as a fraction of learning_rate")
     amp: bool = Field(True, description="mixed precision on CUDA (float16 with loss scaling; ignored on CPU)")
-    cpu_bf16: bool = Field(False, description="mixed precision on CPU: convolutions and matrix products of the "
-                                             "training steps in bfloat16 (losses, weights, optimiser and "
-                                             "evaluation stay float32); faster on CPUs with AVX512-BF16 or AMX")
+    cpu_bf16: bool | Literal["auto"] = Field(
+        False, description="mixed precision on CPU: convolutions and matrix products of the training steps in "
+                           "bfloat16 (losses, weights, optimiser and evaluation stay float32); auto: only where the "
+                           "CPU has AVX512-BF16 or AMX (elsewhere it is emulated and slower)")
 
 
 class RecTrainConfig(LoopConfig):

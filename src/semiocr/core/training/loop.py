@@ -36,6 +36,7 @@ from semiocr.core.events import (
 )
 from semiocr.core.training import ddp
 from semiocr.core.training.config import LoopConfig
+from semiocr.core.training.precision import step_dtype
 from semiocr.core.training.resume import TrainState, restore_rng, train_section
 from semiocr.core.training.task import TrainTask
 from semiocr.core.weights.checkpoint import (
@@ -185,8 +186,7 @@ class _Run:
         total = cfg.epochs * self.steps_per_epoch
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_factors(self.optimizer, cfg, total))
         self.use_amp = cfg.amp and self.ctx.device.type == "cuda"
-        self.cast_dtype = (torch.float16 if self.use_amp else
-                           torch.bfloat16 if cfg.cpu_bf16 and self.ctx.device.type == "cpu" else None)
+        self.cast_dtype = step_dtype(self.ctx.device, cfg.amp, cfg.cpu_bf16)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         if cfg.resume:
             self._resume(charset)
