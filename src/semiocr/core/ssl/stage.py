@@ -13,7 +13,7 @@ import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from semiocr.core.events import Event, EventSink, JsonlSink, Metrics, StopRequested, never
 from semiocr.core.inference.device import resolve_device
@@ -42,7 +42,7 @@ class StageResult:
 
 
 def train_config(optim: OptimCfg, task: TrainTask, out_dir: Path, *, device: str, seed: int,
-                 model_kwargs: Mapping[str, Any], cpu_bf16: bool | str = False) -> LoopConfig:
+                 model_kwargs: Mapping[str, Any], cpu_bf16: bool | Literal["auto"] = False) -> LoopConfig:
     """The loop config of one stage: the stage's optimisation knobs plus where and how to run."""
     steps = max(1, task.steps_per_epoch())
     knobs = optim.model_dump()
