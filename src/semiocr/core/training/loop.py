@@ -185,8 +185,8 @@ class _Run:
         self.optimizer = build_optimizer(task.model, cfg)
         total = cfg.epochs * self.steps_per_epoch
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_factors(self.optimizer, cfg, total))
-        self.use_amp = cfg.amp and self.ctx.device.type == "cuda"
         self.cast_dtype = step_dtype(self.ctx.device, cfg.amp, cfg.cpu_bf16)
+        self.use_amp = self.cast_dtype == torch.float16  # float16 needs loss scaling; bfloat16 does not
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         if cfg.resume:
             self._resume(charset)
