@@ -110,8 +110,8 @@ def _truth(root: Path) -> dict[str, str]:
 def _small_run(cfg: LmsslConfig, root: Path, out: Path, extra: list[pl.PseudoLabel], optim: OptimCfg
                ) -> StageResult:
     """The small model trained with plain CTC (no teacher) on the labelled lines plus ``extra`` (true labels of
-    the pool, for the oracle), from the joint run's small start weights; its start weights stay its best unless
-    training beats them on val."""
+    the pool, for the oracle), from the joint run's small start weights, run as its stages are (``step_settings``); its
+    start weights stay its best unless training beats them on val."""
     cs = Charset.from_file(root / "dict.txt", use_space=cfg.data.use_space)
     s = cfg.student
     data = TaskData.for_run(cfg, cs, read_labelled(root, "train.txt"), read_labelled(root, "val.txt"),
@@ -124,7 +124,8 @@ def _small_run(cfg: LmsslConfig, root: Path, out: Path, extra: list[pl.PseudoLab
         load_start_weights(model, start, cs)
     n_lab = len(data.labelled)
     task = StudentTask(model, data, extra, teacher=None, labelled_share=n_lab / (n_lab + len(extra)), seed=cfg.seed)
-    tcfg = train_config(optim, task, out, device=cfg.device, seed=cfg.seed, model_kwargs=s.model.kwargs)
+    tcfg = train_config(optim, task, out, device=cfg.device, seed=cfg.seed, model_kwargs=s.model.kwargs,
+                        **cfg.step_settings())
     return run_stage(task, out, tcfg, sink=JsonlSink(out / "metrics.jsonl"))
 
 

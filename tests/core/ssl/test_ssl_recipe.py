@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from semiocr.core.config import load_config
+from semiocr.core.config import load_config, read_yaml
 from semiocr.core.data.labels import DatasetError, read_labelled
 from semiocr.core.events import Metrics
 from semiocr.core.models.registry import build_model
@@ -267,3 +267,18 @@ def test_a_warmup_try_with_a_bad_knob_is_named(digit_dataset, tmp_path):
         _cfg(root, tmp_path, **{"teacher.warmup_tries": [{"epochs": 1}, {"learning_rat": 1e-3}]})
     with pytest.raises(ValueError, match=r"student.warmup_tries\[0\].*batch_size"):
         _cfg(root, tmp_path, **{"student.warmup_tries": [{"batch_size": 0}]})
+
+
+def test_step_settings_reach_every_stage_and_the_pseudo_labelling(digit_dataset, tmp_path):
+    root, _ = digit_dataset
+    one = {"epochs": 1, "learning_rate": 3e-3, "batch_size": 8, "warmup_steps": 0}
+    cfg = _cfg(root, tmp_path / "run", **{"teacher.rounds": 1, "teacher.warmup": one, "teacher.round_optim": one,
+                                          "student.optim": one, "cpu_bf16": True, "channels_last": True})
+    assert run_lmssl(cfg).status == "succeeded"
+    stages = sorted((tmp_path / "run").glob("*/*/config.yaml"))
+    assert {p.parent.relative_to(tmp_path / "run").as_posix() for p in stages} >= {
+        "large/warmup", "large/round1", "small/distill"}
+    for path in stages:
+        loop = read_yaml(path)
+        assert loop["cpu_bf16"] is True and loop["channels_last"] is True, path
+    assert (tmp_path / "run" / "pseudo" / "final.tsv").is_file()

@@ -135,3 +135,18 @@ def test_run_stage_records_start_resumes_after_stop_and_skips_when_done(digit_da
     assert res.best_path.is_file() and "acc" in res.start and "acc" in res.best
     again = run_stage(task(), tmp_path / "s", cfg, sink=events.append)
     assert again.best == res.best and sum(isinstance(e, Started) for e in events) == 1
+
+
+def test_channels_last_reaches_the_distillation_teacher(digit_dataset, tmp_path):
+    root, truth = digit_dataset
+    data = _data(root)
+    n = data.charset.num_classes
+    task = StudentTask(build_model("ssl-test-small", num_classes=n), data, _pseudo(root, truth, 8),
+                       teacher=build_model("ssl-test-large", num_classes=n), ema_decay=0.5)
+    assert task.aux_models() == [task.ema.module, task.teacher]
+    cfg = train_config(OptimCfg(epochs=1, learning_rate=1e-3, batch_size=8, warmup_steps=0), task, tmp_path / "s",
+                       device="cpu", seed=0, model_kwargs={}, channels_last=True)
+    run_stage(task, tmp_path / "s", cfg, sink=ignore)
+    for module in (task.model, *task.aux_models()):
+        convs = [m.weight for m in module.modules() if isinstance(m, torch.nn.Conv2d)]
+        assert convs and all(w.is_contiguous(memory_format=torch.channels_last) for w in convs)

@@ -261,3 +261,25 @@ def test_cpu_bf16_casts_the_training_steps_only(tmp_path, tiny_config, small_dig
     assert all(v.dtype == torch.float32 for v in best.values() if v.is_floating_point())
     losses = [e["loss"] for e in read_jsonl(tmp_path / "run" / "m.jsonl") if "loss" in e]
     assert losses and all(math.isfinite(v) for v in losses)
+
+
+def test_channels_last_trains_in_nhwc_with_the_same_steps(tmp_path, tiny_config, small_digits):
+    cfg = tiny_config(small_digits, tmp_path / "run", epochs=1, channels_last=True)
+    task = build_supervised_task(cfg)
+    nhwc: list[bool] = []
+    conv = next(m for m in task.model.modules() if isinstance(m, torch.nn.Conv2d))
+    conv.register_forward_hook(lambda mod, args, out: nhwc.append(out.is_contiguous(memory_format=torch.channels_last)))
+    assert fit(task, cfg, sink=JsonlSink(tmp_path / "m.jsonl")).reason == "finished"
+    assert len(nhwc) > 6 and all(nhwc)  # the 6 steps of the epoch and the evaluations, all in NHWC
+    # a memory layout, not a different computation: one step's loss and gradients equal those of NCHW
+    batch = next(iter(task.train_batches(0)))
+    grads = []
+    for fmt in (torch.contiguous_format, torch.channels_last):
+        task.model.to(memory_format=fmt).zero_grad()
+        loss = task.training_step(task.model, batch).loss
+        loss.backward()
+        grads.append((float(loss.detach()), [p.grad.clone() for p in task.model.parameters()]))
+    (loss_a, grads_a), (loss_b, grads_b) = grads
+    assert loss_a == pytest.approx(loss_b, rel=1e-5)
+    for a, b in zip(grads_a, grads_b, strict=True):  # sums in another order: rounding, not a wrong layout
+        assert float((a - b).norm()) <= 1e-2 * float(a.norm()) + 1e-7

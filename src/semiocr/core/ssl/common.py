@@ -134,6 +134,9 @@ class RecTaskBase(TaskBase):
     def steps_per_epoch(self) -> int:
         return len(self.sampler) // self.world_size
 
+    def aux_models(self) -> list[nn.Module]:
+        return [self.ema.module] if self.ema is not None else []
+
     def train_batches(self, epoch: int, skip: int = 0) -> Iterator[Any]:
         self.sampler.set_epoch(epoch)
         n_lab = len(self.data.labelled)

@@ -180,10 +180,16 @@ class LmsslConfig(Strict):
     # every stage's training steps in bfloat16 autocast on CPU (LoopConfig.cpu_bf16: true, false or auto); on
     # CUDA, float16 AMP is on
     cpu_bf16: bool | Literal["auto"] = False
+    # every stage's networks in NHWC memory order (LoopConfig.channels_last): same results, faster on CPU
+    channels_last: bool = False
     seed: int = 0
     # val metric that picks every stage's best weights (ties broken by the other): exact match, or 1 − NED for
     # long lines that are rarely read exactly (e.g. handwriting) — PaddleOCR's ``main_indicator``
     selection_metric: Literal["acc", "norm_edit"] = "acc"
+
+    def step_settings(self) -> dict[str, Any]:
+        """How every stage's training steps run (``LoopConfig`` fields the run sets for all stages)."""
+        return {"cpu_bf16": self.cpu_bf16, "channels_last": self.channels_last}
 
     @model_validator(mode="after")
     def _small_needs_teacher(self) -> LmsslConfig:

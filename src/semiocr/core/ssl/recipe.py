@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import nn
 
 from semiocr.core.config import dump_config
@@ -136,7 +137,7 @@ class Recipe:
         name, k = rel.replace("/", "_"), int(getattr(task, "round_index", 0))
         self._enter(name, k)
         tcfg = train_config(optim, task, self.out / rel, device=self.cfg.device, seed=self.cfg.seed,
-                            model_kwargs=m.kwargs, cpu_bf16=self.cfg.cpu_bf16)
+                            model_kwargs=m.kwargs, **self.cfg.step_settings())
 
         res = run_stage(task, self.out / rel, tcfg, sink=in_stage(self.sink, name, k), should_stop=self.should_stop,
                         start_metrics=start_metrics)
@@ -195,7 +196,7 @@ class Recipe:
             orientation = {k: v for k, v in json.loads(meta_path.read_text()).items() if k.startswith("rotate_180")}
         else:
             orientation = self._orientation(model, pcfg.rotate_180)
-            labels = pl.predict(model.to(self.device), [s.path for s in self.inputs.unlabelled],
+            labels = pl.predict(self._placed(model), [s.path for s in self.inputs.unlabelled],
                                 self.inputs.charset, self.cfg.data.eval_batch_size, self.device,
                                 self.cfg.data.max_width, rotate_180=orientation["rotate_180"],
                                 sink=in_stage(self.sink, f"pseudo_{stem}", round_index), should_stop=self.should_stop)
@@ -230,13 +231,18 @@ class Recipe:
         self._save_state()
         self.sink(LogLine(message=message, level="warning", stage="pseudo_final"))
 
+    def _placed(self, model: nn.Module) -> nn.Module:
+        """``model`` on the run's device, in the memory order its stages train in (``channels_last``)."""
+        fmt = torch.channels_last if self.cfg.channels_last else torch.contiguous_format
+        return model.to(self.device, memory_format=fmt)
+
     def _orientation(self, model: nn.Module, setting: bool | str) -> dict[str, Any]:
         """Whether pseudo-labelling reads lines turned by 180° too: as configured, or (``"auto"``) as measured
         on ``val.txt`` (``pseudo_label.rotation_helps``)."""
         if setting != "auto":
             return {"rotate_180": bool(setting)}
         d = self.cfg.data
-        helps, accs = pl.rotation_helps(model.to(self.device), self.inputs.val, self.inputs.charset,
+        helps, accs = pl.rotation_helps(self._placed(model), self.inputs.val, self.inputs.charset,
                                         d.eval_batch_size, self.device, d.max_width, self.should_stop)
         self.info(f"val exact match upright {accs['upright']:.4f}, with 180° readings {accs['both']:.4f}: "
                   f"pseudo-labels {'with' if helps else 'without'} them")

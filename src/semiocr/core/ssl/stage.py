@@ -42,14 +42,17 @@ class StageResult:
 
 
 def train_config(optim: OptimCfg, task: TrainTask, out_dir: Path, *, device: str, seed: int,
-                 model_kwargs: Mapping[str, Any], cpu_bf16: bool | Literal["auto"] = False) -> LoopConfig:
-    """The loop config of one stage: the stage's optimisation knobs plus where and how to run."""
+                 model_kwargs: Mapping[str, Any], cpu_bf16: bool | Literal["auto"] = False,
+                 channels_last: bool = False) -> LoopConfig:
+    """The loop config of one stage: the stage's optimisation knobs plus where and how to run (the run-wide
+    ``LmsslConfig.step_settings()``: ``cpu_bf16``, ``channels_last``)."""
     steps = max(1, task.steps_per_epoch())
     knobs = optim.model_dump()
     knobs["epochs"] = max(1, optim.epochs)
     return LoopConfig(**knobs, arch=getattr(task.model, "arch_name", type(task.model).__name__),
                       model_kwargs=dict(model_kwargs), output_dir=str(out_dir), save_periodic=False, seed=seed,
-                      device=device, log_interval=max(1, steps // 4), cpu_bf16=cpu_bf16)
+                      device=device, log_interval=max(1, steps // 4), cpu_bf16=cpu_bf16,
+                      channels_last=channels_last)
 
 
 def finished_stage(out_dir: Path) -> StageResult | None:

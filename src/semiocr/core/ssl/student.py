@@ -54,6 +54,9 @@ class StudentTask(RecTaskBase):
         if self.teacher is not None:
             self.teacher.to(self.device)
 
+    def aux_models(self) -> list[nn.Module]:
+        return [*super().aux_models(), *([self.teacher] if self.teacher is not None else [])]
+
     def extra_loss(self, model: nn.Module, batch: Any, logits: torch.Tensor, logs: dict[str, float]
                    ) -> torch.Tensor | None:
         if self.teacher is None or self.kd_weight <= 0:

@@ -136,6 +136,11 @@ def _task_steps(task: TrainTask) -> int:
     raise TypeError(f"{type(task).__name__} needs steps_per_epoch() or __len__ (steps per epoch)")
 
 
+def _task_aux_models(task: TrainTask) -> list[nn.Module]:
+    """Networks besides ``task.model`` that the task runs (a frozen teacher, an EMA copy), if it names them."""
+    return list(task.aux_models()) if hasattr(task, "aux_models") else []
+
+
 def _task_meta(task: TrainTask) -> CheckpointMeta:
     if hasattr(task, "checkpoint_meta"):
         return task.checkpoint_meta()
@@ -179,6 +184,9 @@ class _Run:
             ref = resolve_weights(cfg.pretrained)  # lineage names the file (or preset), not an alias of it
             self.meta.parent = self.meta.parent or ref.preset or str(ref.path)
         task.model.to(self.ctx.device)
+        if cfg.channels_last:
+            for module in (task.model, *_task_aux_models(task)):
+                module.to(memory_format=torch.channels_last)
         self.steps_per_epoch = _task_steps(task)
         if self.steps_per_epoch < 1:
             raise ValueError("the task yields no training step per epoch (too little data for the batch size?)")

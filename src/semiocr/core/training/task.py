@@ -89,6 +89,11 @@ class OptionalTaskHooks(Protocol):
         """Fallback ``len(task)``. Optimiser steps per epoch on this rank (equal on all); sizes the schedule."""
         ...
 
+    def aux_models(self) -> Iterable[nn.Module]:
+        """Fallback none. Networks the task runs besides ``model`` (a frozen teacher, an EMA copy): the loop
+        gives them ``model``'s memory format (``channels_last``)."""
+        ...
+
     #: optional: metric that breaks ties of ``selection_metric`` (higher is better), e.g. "norm_edit"
     tiebreak_metric: str
 
