@@ -6,13 +6,15 @@ rest into the unlabelled pool; ``ssl_gain.run_dataset`` then runs the joint reci
 the oracle on it. The plot shows supervised-only, large semi-supervised, small distilled and the oracle on
 ``test.txt`` (exact match; 1 − NED for handwriting); the table adds the gap closed.
 
-    PYTHONPATH=src python benchmarks/label_curve.py --datasets captcha --sizes 50 100 --out benchmarks/out/curve
+    PYTHONPATH=src python benchmarks/label_curve.py --datasets captcha --sizes 50 100 --out benchmarks/out/curve \
+        --keep benchmarks/results
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +39,12 @@ DATASET_SETTINGS: dict[str, tuple[str, list[str]]] = {
 def run_curve(name: str, data_root: Path, sizes: list[int], preset: str, out: Path, seed: int,
               overrides: list[str], rates: list[float], oracle_epochs: int = 12,
               backbone_scales: list[float] = BACKBONE_SWEEP, sweep_epochs: list[int] | None = None,
-              oracle_from: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+              oracle_from: dict[str, Any] | None = None, keep: Path | None = None) -> list[dict[str, Any]]:
     """One dataset: a subset per size, then the whole benchmark on it; returns the results of every size measured
     so far (``<out>/<name>.json`` keeps the points of earlier runs; a size run again replaces its point).
-    ``oracle_from``: an earlier point of this dataset whose oracle every size takes over."""
+    ``oracle_from``: an earlier point of this dataset whose oracle every size takes over; without it the first
+    size trains the oracle and the later ones take it over. ``keep``: a folder that receives a copy of
+    ``<name>.json`` after every point (e.g. ``benchmarks/results``, committed, while ``out`` may be lost)."""
     labelled = sum(1 for r in (data_root / name / "train.txt").read_text(encoding="utf-8").splitlines() if r.strip())
     saved = out / f"{name}.json"
     results = load_points(saved).get(name, []) if saved.is_file() else []
@@ -52,7 +56,13 @@ def run_curve(name: str, data_root: Path, sizes: list[int], preset: str, out: Pa
                           backbone_scales=backbone_scales, sweep_epochs=sweep_epochs, oracle_from=oracle_from)
         point = {**res, "dataset": name, "labels": n}  # res names the subset
         results = sorted([r for r in results if r["labels"] != n] + [point], key=lambda r: r["labels"])
+        out.mkdir(parents=True, exist_ok=True)
         saved.write_text(json.dumps(results, indent=2) + "\n")
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(saved, keep / f"label_curve_{name}.json")
+        if oracle_from is None and trained_oracle(point):
+            oracle_from = point  # the oracle trained on every line: the same at the next sizes
     return results
 
 
@@ -70,11 +80,15 @@ def load_points(*paths: Path) -> dict[str, list[dict[str, Any]]]:
 def oracle_point(path: Path, name: str) -> dict[str, Any]:
     """The point of ``name`` in the ``<dataset>.json`` file ``path`` with a trained oracle (the largest such
     size); the oracle is the same at every size, so later sizes can take it over instead of training it again."""
-    points = [r for r in load_points(path).get(name, [])
-              if r.get("oracle") and "small oracle" in r.get("test", {}) and "taken_from" not in r["oracle"]]
+    points = [r for r in load_points(path).get(name, []) if trained_oracle(r)]
     if not points:
         raise SystemExit(f"--oracle-from {path}: no point of {name} with a trained oracle")
     return points[-1]
+
+
+def trained_oracle(point: dict[str, Any]) -> bool:
+    """Whether the benchmark of ``point`` trained its own oracle (rather than taking over another point's)."""
+    return bool(point.get("oracle")) and "small oracle" in point.get("test", {}) and "taken_from" not in point["oracle"]
 
 
 def plot(curves: dict[str, list[dict[str, Any]]], path: Path) -> Path:
@@ -159,6 +173,8 @@ def main() -> None:
     ap.add_argument("--oracle-from", type=Path, default=None,
                     help="a <dataset>.json of earlier points: take over its oracle instead of training one "
                          "(it trains on every line, so it does not depend on the size)")
+    ap.add_argument("--keep", type=Path, default=None,
+                    help="copy <dataset>.json here after every point (as label_curve_<dataset>.json)")
     ap.add_argument("--from-json", type=Path, nargs="+", default=None,
                     help="draw and tabulate earlier results (<out>/<dataset>.json files) instead of running")
     args = ap.parse_args()
@@ -169,7 +185,8 @@ def main() -> None:
         curves = {name: run_curve(name, args.data_root, args.sizes, args.preset, args.out, args.seed,
                                   args.override, args.sweep, args.oracle_epochs, args.sweep_backbone,
                                   args.sweep_epochs,
-                                  oracle_point(args.oracle_from, name) if args.oracle_from else None)
+                                  oracle_point(args.oracle_from, name) if args.oracle_from else None,
+                                  args.keep)
                   for name in args.datasets}
     print(f"plot: {plot(curves, args.out / 'label_curve.png')}")
     print(table(curves))

@@ -259,3 +259,28 @@ def test_a_later_size_takes_over_the_trained_oracle_instead_of_training_it(tmp_p
     with pytest.raises(ValueError, match="its preset 'cpu' is not 'joint'"):
         ssl_gain.run_dataset("wire_markers_100", tmp_path / "data", "joint", tmp_path / "runs", 0,
                              oracle_from=earlier)
+
+
+def test_label_curve_trains_the_oracle_once_and_keeps_a_copy_of_every_point(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import label_curve
+
+    data = tmp_path / "data" / "captcha"
+    data.mkdir(parents=True)
+    (data / "train.txt").write_text("".join(f"images/{i}.png\tA{i}\n" for i in range(400)))
+    calls = []
+
+    def run_dataset(name, *a, oracle_from=None, **k):
+        calls.append((name, oracle_from and oracle_from["labels"]))
+        oracle = {"converged": True} if oracle_from is None else {"taken_from": f"captcha {oracle_from['labels']}"}
+        return {"dataset": name, "oracle": oracle, "test": {"small oracle": {"acc": 0.99}}}
+
+    monkeypatch.setattr(label_curve, "make_subset", lambda *a, **k: None)
+    monkeypatch.setattr(label_curve, "run_dataset", run_dataset)
+    keep = tmp_path / "results"
+    label_curve.run_curve("captcha", tmp_path / "data", [50, 100, 300], "cpu", tmp_path / "out", 0, [], [3e-4],
+                          keep=keep)
+    assert calls == [("captcha_50", None), ("captcha_100", 50), ("captcha_300", 50)]
+    kept = json.loads((keep / "label_curve_captcha.json").read_text())
+    assert [r["labels"] for r in kept] == [50, 100, 300]
+    assert kept == json.loads((tmp_path / "out" / "captcha.json").read_text())
