@@ -284,3 +284,15 @@ def test_label_curve_trains_the_oracle_once_and_keeps_a_copy_of_every_point(tmp_
     kept = json.loads((keep / "label_curve_captcha.json").read_text())
     assert [r["labels"] for r in kept] == [50, 100, 300]
     assert kept == json.loads((tmp_path / "out" / "captcha.json").read_text())
+
+
+def test_batch_cost_pads_every_batch_to_its_widest_line_and_at_least_320(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    from batch_cost import padded_widths
+
+    ratios = [2.0] * 60 + [12.0] * 4  # 96-px lines and four 576-px ones
+    sampled = padded_widths(ratios, 0, 8, 0.0, bucket=False, max_width=960)
+    assert len(sampled) == 8 and min(sampled) == 320 and max(sampled) == 576
+    bucketed = padded_widths(ratios, 0, 8, 0.0, bucket=True, max_width=960)
+    assert sorted(bucketed) == [320] * 7 + [576]  # the four wide lines share one batch
+    assert max(padded_widths(ratios, 0, 8, 0.0, bucket=False, max_width=480)) == 480
