@@ -180,7 +180,7 @@ class LmsslConfig(Strict):
     # every stage's training steps in bfloat16 autocast on CPU (LoopConfig.cpu_bf16: true, false or auto); on
     # CUDA, float16 AMP is on
     cpu_bf16: bool | Literal["auto"] = False
-    # every stage's networks in NHWC memory order (LoopConfig.channels_last): same results, faster on CPU
+    # every stage's networks in NHWC memory order (LoopConfig.channels_last): the same computation, faster on CPU
     channels_last: bool = False
     seed: int = 0
     # val metric that picks every stage's best weights (ties broken by the other): exact match, or 1 − NED for
