@@ -73,7 +73,7 @@ class LoopConfig(Optimization):
                            "bfloat16 (losses, weights, optimiser and evaluation stay float32); auto: only where the "
                            "CPU has AVX512-BF16 or AMX (elsewhere it is emulated and slower)")
     channels_last: bool = Field(False, description="keep the convolution weights (and so the activations) in "
-                                                   "NHWC memory order: the same computation, faster oneDNN kernels on CPU")
+                                                   "NHWC memory order: the same computation, faster on CPU")
 
 
 class RecTrainConfig(LoopConfig):
