@@ -286,6 +286,34 @@ def test_label_curve_trains_the_oracle_once_and_keeps_a_copy_of_every_point(tmp_
     assert kept == json.loads((tmp_path / "out" / "captcha.json").read_text())
 
 
+
+def test_a_later_call_takes_over_the_oracle_saved_in_the_same_out(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import label_curve
+
+    data = tmp_path / "data" / "captcha"
+    data.mkdir(parents=True)
+    (data / "train.txt").write_text("".join(f"images/{i}.png\tA{i}\n" for i in range(400)))
+    out = tmp_path / "out"
+    out.mkdir()
+    trained = {"dataset": "captcha", "labels": 50, "oracle": {"converged": True},
+               "test": {"small oracle": {"acc": 0.99}}}
+    (out / "captcha.json").write_text(json.dumps([trained]))
+    calls = []
+
+    def run_dataset(name, *a, oracle_from=None, **k):
+        calls.append((name, oracle_from and oracle_from["labels"]))
+        oracle = {"converged": True} if oracle_from is None else {"taken_from": f"captcha {oracle_from['labels']}"}
+        return {"dataset": name, "oracle": oracle, "test": {"small oracle": {"acc": 0.99}}}
+
+    monkeypatch.setattr(label_curve, "make_subset", lambda *a, **k: None)
+    monkeypatch.setattr(label_curve, "run_dataset", run_dataset)
+    results = label_curve.run_curve("captcha", tmp_path / "data", [100, 50, 300], "cpu", out, 0, [], [3e-4])
+    # 100 and 300 take over the saved 50-point's oracle; 50, run again, keeps training (reusing) its own
+    assert calls == [("captcha_100", 50), ("captcha_50", None), ("captcha_300", 50)]
+    assert [r["labels"] for r in results] == [50, 100, 300]
+
+
 def test_batch_cost_pads_every_batch_to_its_widest_line_and_at_least_320(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))
     from batch_cost import padded_widths
