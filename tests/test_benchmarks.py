@@ -199,18 +199,36 @@ def test_label_curve_redraws_files_that_named_the_subset(tmp_path, monkeypatch):
     assert (tmp_path / "label_curve.png").is_file()
 
 
-def test_label_curve_keeps_the_points_of_earlier_runs(tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    import label_curve
-
-    data = tmp_path / "data" / "wire_markers"
+def _curve_dirs(tmp_path: Path, name: str, saved: list[dict] | None = None) -> Path:
+    """A dataset ``name`` of 400 labelled lines under ``tmp_path/data`` and an out folder holding ``saved`` points."""
+    data = tmp_path / "data" / name
     data.mkdir(parents=True)
     (data / "train.txt").write_text("".join(f"images/{i}.png\tA{i}\n" for i in range(400)))
     out = tmp_path / "out"
     out.mkdir()
+    if saved is not None:
+        (out / f"{name}.json").write_text(json.dumps(saved))
+    return out
+
+
+def _record_oracles(monkeypatch, label_curve, calls: list) -> None:
+    """Replace the benchmark run by one that records which point lent its oracle and trains one when none did."""
+    def run_dataset(name, *a, oracle_from=None, **k):
+        calls.append((name, oracle_from and oracle_from["labels"]))
+        oracle = {"converged": True} if oracle_from is None else {"taken_from": f"captcha {oracle_from['labels']}"}
+        return {"dataset": name, "oracle": oracle, "test": {"small oracle": {"acc": 0.99}}}
+
+    monkeypatch.setattr(label_curve, "make_subset", lambda *a, **k: None)
+    monkeypatch.setattr(label_curve, "run_dataset", run_dataset)
+
+
+def test_label_curve_keeps_the_points_of_earlier_runs(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import label_curve
+
     earlier = [{"dataset": "wire_markers_50", "labels": 50, "run": "old"},
                {"dataset": "wire_markers_307", "labels": 307, "run": "old"}]
-    (out / "wire_markers.json").write_text(json.dumps(earlier))
+    out = _curve_dirs(tmp_path, "wire_markers", earlier)
     monkeypatch.setattr(label_curve, "make_subset", lambda *a, **k: None)
     monkeypatch.setattr(label_curve, "run_dataset", lambda name, *a, **k: {"dataset": name, "run": "new"})
     results = label_curve.run_curve("wire_markers", tmp_path / "data", [100, 307, 500], "cpu", out, 0, [], [3e-4])
@@ -265,18 +283,9 @@ def test_label_curve_trains_the_oracle_once_and_keeps_a_copy_of_every_point(tmp_
     monkeypatch.syspath_prepend(str(BENCH))
     import label_curve
 
-    data = tmp_path / "data" / "captcha"
-    data.mkdir(parents=True)
-    (data / "train.txt").write_text("".join(f"images/{i}.png\tA{i}\n" for i in range(400)))
+    _curve_dirs(tmp_path, "captcha")
     calls = []
-
-    def run_dataset(name, *a, oracle_from=None, **k):
-        calls.append((name, oracle_from and oracle_from["labels"]))
-        oracle = {"converged": True} if oracle_from is None else {"taken_from": f"captcha {oracle_from['labels']}"}
-        return {"dataset": name, "oracle": oracle, "test": {"small oracle": {"acc": 0.99}}}
-
-    monkeypatch.setattr(label_curve, "make_subset", lambda *a, **k: None)
-    monkeypatch.setattr(label_curve, "run_dataset", run_dataset)
+    _record_oracles(monkeypatch, label_curve, calls)
     keep = tmp_path / "results"
     label_curve.run_curve("captcha", tmp_path / "data", [50, 100, 300], "cpu", tmp_path / "out", 0, [], [3e-4],
                           keep=keep)
@@ -286,28 +295,15 @@ def test_label_curve_trains_the_oracle_once_and_keeps_a_copy_of_every_point(tmp_
     assert kept == json.loads((tmp_path / "out" / "captcha.json").read_text())
 
 
-
 def test_a_later_call_takes_over_the_oracle_saved_in_the_same_out(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))
     import label_curve
 
-    data = tmp_path / "data" / "captcha"
-    data.mkdir(parents=True)
-    (data / "train.txt").write_text("".join(f"images/{i}.png\tA{i}\n" for i in range(400)))
-    out = tmp_path / "out"
-    out.mkdir()
     trained = {"dataset": "captcha", "labels": 50, "oracle": {"converged": True},
                "test": {"small oracle": {"acc": 0.99}}}
-    (out / "captcha.json").write_text(json.dumps([trained]))
+    out = _curve_dirs(tmp_path, "captcha", [trained])
     calls = []
-
-    def run_dataset(name, *a, oracle_from=None, **k):
-        calls.append((name, oracle_from and oracle_from["labels"]))
-        oracle = {"converged": True} if oracle_from is None else {"taken_from": f"captcha {oracle_from['labels']}"}
-        return {"dataset": name, "oracle": oracle, "test": {"small oracle": {"acc": 0.99}}}
-
-    monkeypatch.setattr(label_curve, "make_subset", lambda *a, **k: None)
-    monkeypatch.setattr(label_curve, "run_dataset", run_dataset)
+    _record_oracles(monkeypatch, label_curve, calls)
     results = label_curve.run_curve("captcha", tmp_path / "data", [100, 50, 300], "cpu", out, 0, [], [3e-4])
     # 100 and 300 take over the saved 50-point's oracle; 50, run again, keeps training (reusing) its own
     assert calls == [("captcha_100", 50), ("captcha_50", None), ("captcha_300", 50)]
