@@ -42,18 +42,18 @@ def run_curve(name: str, data_root: Path, sizes: list[int], preset: str, out: Pa
               oracle_from: dict[str, Any] | None = None, keep: Path | None = None) -> list[dict[str, Any]]:
     """One dataset: a subset per size, then the whole benchmark on it; returns the results of every size measured
     so far (``<out>/<name>.json`` keeps the points of earlier runs; a size run again replaces its point).
-    ``oracle_from``: an earlier point of this dataset whose oracle every size takes over; without it a point saved
-    in ``out`` by an earlier call with a trained oracle lends it to the other sizes, and failing that the first size
-    trains the oracle and the later ones take it over. ``keep``: a folder that receives a copy of ``<name>.json``
-    after every point (e.g. ``benchmarks/results``, committed, while ``out`` may be lost)."""
+    ``oracle_from``: an earlier point of this dataset whose oracle every size takes over; without it the latest
+    point with a trained oracle (saved in ``out`` by an earlier call, or trained by a size of this one) lends it to
+    every other size, and the first size trains it when there is none. ``keep``: a folder that receives a copy of
+    ``<name>.json`` after every point (e.g. ``benchmarks/results``, committed, while ``out`` may be lost)."""
     labelled = sum(1 for r in (data_root / name / "train.txt").read_text(encoding="utf-8").splitlines() if r.strip())
     saved = out / f"{name}.json"
     results = load_points(saved).get(name, []) if saved.is_file() else []
-    saved_oracle = next((r for r in reversed(results) if trained_oracle(r)), None)
+    trained = next((r for r in reversed(results) if trained_oracle(r)), None)  # its oracle: the same at every size
     for n in [s for s in sizes if s <= labelled]:
         subsets = out / "subsets"
         make_subset(data_root / name, subsets / f"{name}_{n}", n, seed)
-        lender = oracle_from or (saved_oracle if saved_oracle and saved_oracle["labels"] != n else None)
+        lender = oracle_from or (trained if trained and trained["labels"] != n else None)
         res = run_dataset(f"{name}_{n}", subsets, preset, out / "runs", seed,
                           [*DATASET_SETTINGS[name][1], *overrides], rates, oracle_epochs,
                           backbone_scales=backbone_scales, sweep_epochs=sweep_epochs, oracle_from=lender)
@@ -64,8 +64,8 @@ def run_curve(name: str, data_root: Path, sizes: list[int], preset: str, out: Pa
         if keep is not None:
             keep.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(saved, keep / f"label_curve_{name}.json")
-        if oracle_from is None and trained_oracle(point):
-            oracle_from = point  # the oracle trained on every line: the same at the next sizes
+        if trained_oracle(point):
+            trained = point
     return results
 
 
