@@ -19,6 +19,7 @@ from semiocr.cli.server import server, worker
 from semiocr.cli.tokens import tokens_app, users_app
 from semiocr.cli.train import train_app
 from semiocr.cli.weights import weights_app
+from semiocr.core.training.ddp import in_torchrun_world, run_and_exit
 from semiocr.platform.marks import register_marks_resolver
 
 app = typer.Typer(name="semiocr", help="Self-hosted semi-supervised OCR pipeline.", no_args_is_help=True)
@@ -54,7 +55,11 @@ app.command("worker")(worker)
 app.command("server")(server)
 
 
-def main() -> None:  # pragma: no cover - console entry point
+def main() -> None:
+    """The console entry point (``semiocr`` and ``python -m semiocr.cli.main``). A rank of a torchrun world ends
+    without interpreter finalisation, which can abort it after its work is done (see ``ddp.run_and_exit``)."""
+    if in_torchrun_world():
+        run_and_exit(app)
     app()
 
 

@@ -6,9 +6,13 @@ Backend: NCCL on CUDA, gloo on CPU (used by the tests with two CPU processes).
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 import torch.distributed as dist
@@ -94,6 +98,48 @@ def cleanup(ctx: DistContext, sync: bool = True) -> None:
         if sync:
             dist.barrier()
         dist.destroy_process_group()
+
+
+def in_torchrun_world() -> bool:
+    """True in a rank of a torchrun world of more than one process."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def run_and_exit(main: Callable[[], object]) -> NoReturn:
+    """Run ``main`` (the command of a torchrun rank) and end the process with its exit code, skipping the
+    interpreter's finalisation (``atexit`` handlers still run, output is flushed).
+
+    Why: gloo's worker threads drop their hold on a collective's tensors a moment after the collective returns.
+    A tensor that Python has let go of by then needs the GIL to be freed; once the interpreter is finalising, a
+    thread that asks for the GIL is ended with ``pthread_exit``, which C++ turns into ``std::terminate``: the rank
+    dies with SIGABRT ("terminate called without an active exception") after its work is done, and torchrun calls
+    the whole run failed. ``destroy_process_group()`` does not join those threads while a DDP model holds the
+    group. Exit codes as the interpreter's own: SystemExit's code, 1 after an uncaught exception (printed by
+    ``sys.excepthook``), 130 after Ctrl-C."""
+    try:
+        main()
+        code = 0
+    except SystemExit as e:
+        code = _system_exit_code(e.code)
+    except KeyboardInterrupt:
+        code = 130
+    except BaseException as e:  # noqa: BLE001 - printed as an uncaught exception would be
+        sys.excepthook(type(e), e, e.__traceback__)
+        code = 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed or broken stream: nothing more to say there
+            stream.flush()
+    os._exit(code)
+
+
+def _system_exit_code(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
 
 
 def max_divergence(model: nn.Module, ctx: DistContext) -> float:
