@@ -58,6 +58,8 @@ def run_curve(name: str, data_root: Path, sizes: list[int], preset: str, out: Pa
                           [*DATASET_SETTINGS[name][1], *overrides], rates, oracle_epochs,
                           backbone_scales=backbone_scales, sweep_epochs=sweep_epochs, oracle_from=lender)
         point = {**res, "dataset": name, "labels": n}  # res names the subset
+        if saved.is_file():  # what another call saved meanwhile (or an edit of the file) is kept
+            results = load_points(saved).get(name, [])
         results = sorted([r for r in results if r["labels"] != n] + [point], key=lambda r: r["labels"])
         out.mkdir(parents=True, exist_ok=True)
         saved.write_text(json.dumps(results, indent=2) + "\n")
@@ -126,9 +128,9 @@ def warmups_hold(res: dict[str, Any], metric: str) -> str:
 
 def table(curves: dict[str, list[dict[str, Any]]]) -> str:
     """Markdown: per dataset and size, test metric of the four models, what distillation adds over supervised-only,
-    the gap closed, whether the warm-ups held their start, and the wall time."""
+    the gap closed, whether the warm-ups held their start, and the joint run's wall time."""
     lines = ["| dataset | labelled lines | metric | " + " | ".join(CURVES.values())
-             + " | distilled − supervised-only | gap closed | warm-ups ≥ start (val) | minutes |",
+             + " | distilled − supervised-only | gap closed | warm-ups ≥ start (val) | joint run, min |",
              "|---|---|---|" + "---|" * len(CURVES) + "---|---|---|---|"]
     for name, results in curves.items():
         metric = DATASET_SETTINGS[name][0]
@@ -137,7 +139,7 @@ def table(curves: dict[str, list[dict[str, Any]]]) -> str:
             gain = 100 * (r["test"]["small distilled (joint)"][metric] - r["test"]["small supervised-only"][metric])
             lines.append(f"| {name} | {r['labels']} | {'exact' if metric == 'acc' else '1−NED'} | {cells} | "
                          f"{gain:+.1f} | {gap_report(r, metric)} | {warmups_hold(r, metric)} | "
-                         f"{r['minutes_total']} |")
+                         f"{r.get('minutes_joint') or 'not recorded'} |")
     return "\n".join(lines) + "\n" + mean_gap(curves) + "\n"
 
 

@@ -232,6 +232,15 @@ def _pseudo_precision(run: Path, root: Path) -> dict[str, dict[str, float]]:
     return out
 
 
+def joint_minutes(run: Path) -> float | None:
+    """Wall minutes of a joint run's stages as its ``summary.json`` records them: summed over every call that ran a
+    part of it (a call that finds the run finished adds nothing), ``None`` without a summary."""
+    path = run / "summary.json"
+    if not path.is_file():
+        return None
+    return round(sum(json.loads(path.read_text(encoding="utf-8")).get("stage_seconds", {}).values()) / 60, 1)
+
+
 def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int, overrides: list[str] = (),
                 rates: list[float] = SWEEP, oracle_epochs: int = 12, oracle_patience: int = 2,
                 backbone_scales: list[float] = BACKBONE_SWEEP, baselines: bool = True,
@@ -247,7 +256,6 @@ def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int, o
     cfg = _config(preset, root, out / name / "joint", seed, list(overrides))
     t0 = time.time()
     summary = run_lmssl(cfg).summary
-    t_joint = time.time() - t0
     sup, sup_info = oracle, oracle_info = None, None
     if baselines:
         sup, sup_info = _supervised(cfg, root, out / name / "supervised", list(rates), list(backbone_scales),
@@ -267,7 +275,7 @@ def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int, o
               "small distilled (joint)": run / "small_best.pt",
               "small oracle": oracle}
     res = {"dataset": name, "preset": preset, "overrides": list(overrides), "seed": seed,
-           "minutes_joint": round(t_joint / 60, 1),
+           "minutes_joint": joint_minutes(Path(cfg.output_dir)),
            "minutes_total": round((time.time() - t0) / 60, 1), "val_summary": summary,
            "supervised": sup_info, "oracle": oracle_info, "pseudo": _pseudo_precision(run, root)}
     res["test"], res["test_both_ways"] = _test_all({k: v for k, v in models.items() if v and v.is_file()}, cfg,

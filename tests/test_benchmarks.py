@@ -90,6 +90,16 @@ def test_oracle_plateau_is_the_gain_of_its_last_epochs_over_the_best_before(tmp_
     assert last_epochs_gain(metrics, "acc", 6) is None
 
 
+def test_joint_minutes_add_the_stages_of_every_call_that_ran_part_of_the_run(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    from ssl_gain import joint_minutes
+
+    assert joint_minutes(tmp_path) is None  # not run yet
+    seconds = {"large_warmup": 90.0, "small_distill": 2700.0 + 720.0}  # a resumed distillation: both calls' time
+    (tmp_path / "summary.json").write_text(json.dumps({"mode": "joint", "stage_seconds": seconds}))
+    assert joint_minutes(tmp_path) == 58.5
+
+
 def test_distill_rerun_reuses_only_finished_small_warmups(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))
     from distill_rerun import reuse_small_warmups
@@ -168,7 +178,7 @@ def test_label_curve_draws_and_tabulates_results(tmp_path, monkeypatch):
 
     def result(labels: int, base: float, sound: bool = True) -> dict:
         test = {k: {"acc": base + 0.05 * i, "norm_edit": base + 0.1, "n": 100} for i, k in enumerate(CURVES)}
-        return {"dataset": "captcha", "labels": labels, "test": test, "minutes_total": 3.5,
+        return {"dataset": "captcha", "labels": labels, "test": test, "minutes_joint": 3.5,
                 "supervised": {"sound": sound}, "oracle": {"improved": True, "converged": True, "max_epochs": 12}}
 
     held = result(50, 0.5) | {"val_summary": {"large": {"start": {"acc": 0.5}, "warmup": {"acc": 0.6}},
@@ -236,6 +246,24 @@ def test_label_curve_keeps_the_points_of_earlier_runs(tmp_path, monkeypatch):
     assert saved == results
     assert [(r["labels"], r["run"], r["dataset"]) for r in saved] == [
         (50, "old", "wire_markers"), (100, "new", "wire_markers"), (307, "new", "wire_markers")]  # 500 > 400 lines
+
+
+def test_label_curve_keeps_a_point_saved_by_another_call_meanwhile(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import label_curve
+
+    out = _curve_dirs(tmp_path, "wire_markers", [{"dataset": "wire_markers", "labels": 50, "run": "old"}])
+
+    def run_dataset(name, *a, **k):  # meanwhile another call lands its 300-line point and corrects the 50's
+        (out / "wire_markers.json").write_text(json.dumps([{"dataset": "wire_markers", "labels": 50, "run": "edited"},
+                                                           {"dataset": "wire_markers", "labels": 300, "run": "other"}]))
+        return {"dataset": name, "run": "new"}
+
+    monkeypatch.setattr(label_curve, "make_subset", lambda *a, **k: None)
+    monkeypatch.setattr(label_curve, "run_dataset", run_dataset)
+    label_curve.run_curve("wire_markers", tmp_path / "data", [100], "cpu", out, 0, [], [3e-4])
+    saved = json.loads((out / "wire_markers.json").read_text())
+    assert [(r["labels"], r["run"]) for r in saved] == [(50, "edited"), (100, "new"), (300, "other")]
 
 
 def test_a_later_size_takes_over_the_trained_oracle_instead_of_training_it(tmp_path, monkeypatch):
