@@ -48,7 +48,11 @@ def run_curve(name: str, data_root: Path, sizes: list[int], preset: str, out: Pa
     ``<name>.json`` after every point (e.g. ``benchmarks/results``, committed, while ``out`` may be lost)."""
     labelled = sum(1 for r in (data_root / name / "train.txt").read_text(encoding="utf-8").splitlines() if r.strip())
     saved = out / f"{name}.json"
-    results = load_points(saved).get(name, []) if saved.is_file() else []
+
+    def saved_points() -> list[dict[str, Any]]:  # read again before each write: another call may have saved meanwhile
+        return load_points(saved).get(name, []) if saved.is_file() else []
+
+    results = saved_points()
     trained = next((r for r in reversed(results) if trained_oracle(r)), None)  # its oracle: the same at every size
     for n in [s for s in sizes if s <= labelled]:
         subsets = out / "subsets"
@@ -58,9 +62,7 @@ def run_curve(name: str, data_root: Path, sizes: list[int], preset: str, out: Pa
                           [*DATASET_SETTINGS[name][1], *overrides], rates, oracle_epochs,
                           backbone_scales=backbone_scales, sweep_epochs=sweep_epochs, oracle_from=lender)
         point = {**res, "dataset": name, "labels": n}  # res names the subset
-        if saved.is_file():  # what another call saved meanwhile (or an edit of the file) is kept
-            results = load_points(saved).get(name, [])
-        results = sorted([r for r in results if r["labels"] != n] + [point], key=lambda r: r["labels"])
+        results = sorted([r for r in saved_points() if r["labels"] != n] + [point], key=lambda r: r["labels"])
         out.mkdir(parents=True, exist_ok=True)
         saved.write_text(json.dumps(results, indent=2) + "\n")
         if keep is not None:

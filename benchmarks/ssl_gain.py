@@ -275,7 +275,7 @@ def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int, o
               "small distilled (joint)": run / "small_best.pt",
               "small oracle": oracle}
     res = {"dataset": name, "preset": preset, "overrides": list(overrides), "seed": seed,
-           "minutes_joint": joint_minutes(Path(cfg.output_dir)),
+           "minutes_joint": joint_minutes(run),
            "minutes_total": round((time.time() - t0) / 60, 1), "val_summary": summary,
            "supervised": sup_info, "oracle": oracle_info, "pseudo": _pseudo_precision(run, root)}
     res["test"], res["test_both_ways"] = _test_all({k: v for k, v in models.items() if v and v.is_file()}, cfg,
