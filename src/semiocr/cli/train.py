@@ -36,6 +36,19 @@ class StopFlag:
         return self.stop
 
 
+def _allocator_tip(device: str) -> None:
+    """Print the tcmalloc hint (``semiocr.cli.allocator``) for a training job on ``device`` (its config value)."""
+    import torch
+
+    from semiocr.cli.allocator import allocator_hint
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    hint = allocator_hint(device)
+    if hint is not None:
+        typer.echo(hint, err=True)
+
+
 def run_job_command(config: Path | None, overrides: list[str], quiet: bool, kind: str | None,
                     events: Path | None = None, **fixed: Any) -> None:
     """Load, run and report a job; the body of every ``semiocr train`` command. ``events``: also append every
@@ -52,6 +65,8 @@ def run_job_command(config: Path | None, overrides: list[str], quiet: bool, kind
     try:
         cfg = load_job_config(config, overrides, kind=kind, **fixed)
         sink = MultiSink(None if quiet else ConsoleSink(), JsonlSink(events) if events is not None else None)
+        if not quiet and cfg.kind != "eval":
+            _allocator_tip(str(getattr(cfg, "device", "auto")))
         result = run_job(cfg, sink=sink, should_stop=StopFlag())
     except (ValidationError, ValueError, KeyError, FileNotFoundError, DatasetError, CharsetError,
             CheckpointError) as e:

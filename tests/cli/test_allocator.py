@@ -1,0 +1,54 @@
+"""The allocator hint of CPU training commands (semiocr.cli.allocator)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from semiocr.cli.allocator import CACHING_ALLOCATORS, allocator_hint, find_library, loaded_allocator
+
+GLIBC_MAPS = "7f00-7f01 r-xp 00000000 08:01 1 /usr/lib/x86_64-linux-gnu/libc.so.6\n"
+TCMALLOC_MAPS = GLIBC_MAPS + "7f02-7f03 r-xp 00000000 08:01 2 /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4\n"
+
+
+def test_loaded_allocator_reads_the_process_maps() -> None:
+    assert loaded_allocator(GLIBC_MAPS) is None
+    assert loaded_allocator(TCMALLOC_MAPS) == "tcmalloc"
+    assert loaded_allocator(GLIBC_MAPS + "x /usr/lib/libjemalloc.so.2\n") == "jemalloc"
+
+
+def test_find_library_looks_in_the_given_dirs(tmp_path: Path) -> None:
+    assert find_library("libtcmalloc_minimal.so.4", (str(tmp_path),)) is None
+    (tmp_path / "libtcmalloc_minimal.so.4").write_bytes(b"")
+    assert find_library("libtcmalloc_minimal.so.4", (str(tmp_path / "none"), str(tmp_path))) == \
+        tmp_path / "libtcmalloc_minimal.so.4"
+
+
+def test_hint_names_the_installed_library_or_how_to_install_it(tmp_path: Path) -> None:
+    assert "apt install libtcmalloc-minimal4" in allocator_hint("cpu", GLIBC_MAPS, (str(tmp_path),))
+    (tmp_path / "libtcmalloc_minimal.so.4").write_bytes(b"")
+    hint = allocator_hint("cpu", GLIBC_MAPS, (str(tmp_path),))
+    assert f"LD_PRELOAD={tmp_path / 'libtcmalloc_minimal.so.4'}" in hint
+
+
+def test_no_hint_on_cuda_or_with_a_caching_allocator(tmp_path: Path) -> None:
+    assert allocator_hint("cuda:0", GLIBC_MAPS, (str(tmp_path),)) is None
+    assert allocator_hint("cpu", TCMALLOC_MAPS, (str(tmp_path),)) is None
+
+
+@pytest.mark.skipif(find_library(CACHING_ALLOCATORS["tcmalloc"]) is None, reason="tcmalloc is not installed")
+def test_a_preloaded_tcmalloc_is_seen_in_the_child() -> None:
+    lib = str(find_library(CACHING_ALLOCATORS["tcmalloc"]))
+    base = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+    assert _child_allocator(base) == "None"
+    assert _child_allocator({**base, "LD_PRELOAD": lib}) == "tcmalloc"
+
+
+def _child_allocator(env: dict[str, str]) -> str:
+    code = "from semiocr.cli.allocator import loaded_allocator; print(loaded_allocator())"
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          check=True).stdout.strip()
