@@ -235,7 +235,8 @@ def _pseudo_precision(run: Path, root: Path) -> dict[str, dict[str, float]]:
 def joint_minutes(run: Path) -> float | None:
     """Wall minutes of a joint run's stages as its ``summary.json`` records them: summed over every call that ran a
     part of it (a call that finds the run finished adds nothing), ``None`` without a summary. The recipe adds a
-    stage's time when it saves its state, so the part of a stage cut off by an interruption is missing."""
+    stage's time when it saves its state (at every ``latest`` checkpoint of a training stage, at the end of a
+    pseudo-labelling one), so what an interruption cuts off after that is missing."""
     path = run / "summary.json"
     if not path.is_file():
         return None

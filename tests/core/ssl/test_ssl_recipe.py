@@ -48,8 +48,10 @@ def test_joint_run_writes_outputs_and_resumes_in_the_right_round(digit_dataset, 
     seen_round2 = {"n": 0}
 
     def stop_in_round2():
-        if json.loads((out / "state.json").read_text())["stage"] == "large_round2":
+        on_disk = json.loads((out / "state.json").read_text())
+        if on_disk["stage"] == "large_round2":
             seen_round2["n"] += 1
+            seen_round2["seconds"] = on_disk["stage_seconds"].get("large_round2", 0.0)
         return seen_round2["n"] > 8  # stop during the second epoch of round 2 (6 batches per epoch)
 
     stopped = run_lmssl(cfg, sink=events.append, should_stop=stop_in_round2)
@@ -60,6 +62,7 @@ def test_joint_run_writes_outputs_and_resumes_in_the_right_round(digit_dataset, 
     round1_mtime = (out / "large/round1/checkpoints/best.pt").stat().st_mtime_ns
     before = state["stage_seconds"]
     assert set(before) == {"large_warmup", "pseudo_round1", "large_round1", "pseudo_round2", "large_round2"}
+    assert 0 < seen_round2["seconds"] <= before["large_round2"]  # saved with epoch 1's checkpoint: a kill keeps it
 
     events.clear()
     summary = run_lmssl(cfg, sink=events.append).summary

@@ -27,6 +27,8 @@ from torch import nn
 from semiocr.core.config import dump_config
 from semiocr.core.data.hashing import dataset_hash
 from semiocr.core.events import (
+    CheckpointSaved,
+    Event,
     EventSink,
     JobFinished,
     JsonlSink,
@@ -96,6 +98,12 @@ class Recipe:
         tmp.write_text(json.dumps(self.state, indent=2))
         tmp.replace(self.state_path)
 
+    def _on_event(self, event: Event) -> None:
+        """Save the state (and with it the stage's time so far) whenever a stage saves the checkpoint it resumes
+        from, so that a run killed mid-stage keeps its time up to there."""
+        if isinstance(event, CheckpointSaved) and event.type == "latest":
+            self._save_state()
+
     def info(self, message: str) -> None:
         self.sink(LogLine(message=message, stage=self.state.get("stage"), round=self.state.get("round")))
 
@@ -139,8 +147,8 @@ class Recipe:
         tcfg = train_config(optim, task, self.out / rel, device=self.cfg.device, seed=self.cfg.seed,
                             model_kwargs=m.kwargs, **self.cfg.step_settings())
 
-        res = run_stage(task, self.out / rel, tcfg, sink=in_stage(self.sink, name, k), should_stop=self.should_stop,
-                        start_metrics=start_metrics)
+        res = run_stage(task, self.out / rel, tcfg, sink=MultiSink(in_stage(self.sink, name, k), self._on_event),
+                        should_stop=self.should_stop, start_metrics=start_metrics)
         if note:
             self._note_failure(name, res)
         return res
