@@ -35,9 +35,10 @@ def test_hint_names_the_installed_library_or_how_to_install_it(tmp_path: Path) -
     assert f"LD_PRELOAD={tmp_path / 'libtcmalloc_minimal.so.4'}" in hint
 
 
-def test_no_hint_on_cuda_or_with_a_caching_allocator(tmp_path: Path) -> None:
+def test_no_hint_on_cuda_or_with_tcmalloc_loaded(tmp_path: Path) -> None:
     assert allocator_hint("cuda:0", GLIBC_MAPS, (str(tmp_path),)) is None
     assert allocator_hint("cpu", TCMALLOC_MAPS, (str(tmp_path),)) is None
+    assert "jemalloc's malloc" in allocator_hint("cpu", GLIBC_MAPS + "x /usr/lib/libjemalloc.so.2\n", (str(tmp_path),))
 
 
 @pytest.mark.skipif(find_library(CACHING_ALLOCATORS["tcmalloc"]) is None, reason="tcmalloc is not installed")

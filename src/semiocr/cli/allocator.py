@@ -14,7 +14,8 @@ from pathlib import Path
 
 #: where Debian/Ubuntu/Fedora put shared libraries
 LIB_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib")
-#: caching allocators known to fix the page faults: name → shared library
+#: allocators a process may have preloaded: name → shared library (jemalloc with its default decay returns pages
+#: much as glibc does and did not help; tcmalloc did)
 CACHING_ALLOCATORS = {"tcmalloc": "libtcmalloc_minimal.so.4", "jemalloc": "libjemalloc.so.2"}
 
 
@@ -43,12 +44,14 @@ def loaded_allocator(maps: str | None = None) -> str | None:
 
 def allocator_hint(device: str, maps: str | None = None, dirs: tuple[str, ...] = LIB_DIRS) -> str | None:
     """One line advising tcmalloc for a training job on ``device`` (its config value), or None where it does not
-    apply: a CUDA device, not Linux, or a caching allocator already loaded."""
-    if device.startswith("cuda") or not Path("/proc").is_dir() or loaded_allocator(maps) is not None:
+    apply: a CUDA device, not Linux, or tcmalloc already loaded."""
+    if device.startswith("cuda") or not Path("/proc").is_dir():
+        return None
+    loaded = loaded_allocator(maps)
+    if loaded == "tcmalloc":
         return None
     lib = find_library(CACHING_ALLOCATORS["tcmalloc"], dirs)
     how = (f"start with LD_PRELOAD={lib}" if lib is not None
            else "install tcmalloc (Debian/Ubuntu: apt install libtcmalloc-minimal4) and preload it with LD_PRELOAD")
-    return (f"tip: CPU training with glibc's malloc faults its large activations in again every step; {how} "
-            "(distillation steps 3.4x faster on 960-pixel-wide lines, BENCHMARKS.md)")
-
+    return (f"tip: CPU training with {loaded or 'glibc'}'s malloc faults its large activations in again every "
+            f"step; {how} (distillation steps 3.4x faster on 960-pixel-wide lines, BENCHMARKS.md)")
