@@ -141,8 +141,18 @@ def table(curves: dict[str, list[dict[str, Any]]]) -> str:
             gain = 100 * (r["test"]["small distilled (joint)"][metric] - r["test"]["small supervised-only"][metric])
             lines.append(f"| {name} | {r['labels']} | {'exact' if metric == 'acc' else '1−NED'} | {cells} | "
                          f"{gain:+.1f} | {gap_report(r, metric)} | {warmups_hold(r, metric)} | "
-                         f"{r.get('minutes_joint') or 'not recorded'} |")
+                         f"{joint_time(r)} |")
     return "\n".join(lines) + "\n" + mean_gap(curves) + "\n"
+
+
+def joint_time(r: dict[str, Any]) -> str:
+    """The joint run's minutes as its stages recorded them, and from its event log when that left out gaps (the run
+    was paused or interrupted)."""
+    cell, events = f"{r.get('minutes_joint') or 'not recorded'}", r.get("minutes_joint_events")
+    if events and events["gaps_left_out"]:
+        cell += (f" (event log: {events['minutes']}, {events['gaps_left_out']} gap(s) of "
+                 f"{events['minutes_left_out']} min left out)")
+    return cell
 
 
 def mean_gap(curves: dict[str, list[dict[str, Any]]]) -> str:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import time
 from pathlib import Path
@@ -243,6 +244,21 @@ def joint_minutes(run: Path) -> float | None:
     return round(sum(json.loads(path.read_text(encoding="utf-8")).get("stage_seconds", {}).values()) / 60, 1)
 
 
+def active_minutes(run: Path, max_gap_s: float = 300.0) -> dict[str, float | int] | None:
+    """Wall minutes of a run from its event log, with every gap of more than ``max_gap_s`` between consecutive
+    events left out (a paused or killed process; a stage writes progress events every minute or two): the time a
+    run with interruptions would have taken without them, slightly under (the work done inside a left-out gap is
+    lost with it). ``None`` without an event log."""
+    path = run / "events.jsonl"
+    if not path.is_file():
+        return None
+    times = [json.loads(line)["time"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    kept = [g for g in gaps if g <= max_gap_s]
+    return {"minutes": round(sum(kept) / 60, 1), "gaps_left_out": len(gaps) - len(kept),
+            "minutes_left_out": round((sum(gaps) - sum(kept)) / 60, 1)}
+
+
 def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int, overrides: list[str] = (),
                 rates: list[float] = SWEEP, oracle_epochs: int = 12, oracle_patience: int = 2,
                 backbone_scales: list[float] = BACKBONE_SWEEP, baselines: bool = True,
@@ -277,7 +293,7 @@ def run_dataset(name: str, data_root: Path, preset: str, out: Path, seed: int, o
               "small distilled (joint)": run / "small_best.pt",
               "small oracle": oracle}
     res = {"dataset": name, "preset": preset, "overrides": list(overrides), "seed": seed,
-           "minutes_joint": joint_minutes(run),
+           "minutes_joint": joint_minutes(run), "minutes_joint_events": active_minutes(run),
            "minutes_total": round((time.time() - t0) / 60, 1), "val_summary": summary,
            "supervised": sup_info, "oracle": oracle_info, "pseudo": _pseudo_precision(run, root)}
     res["test"], res["test_both_ways"] = _test_all({k: v for k, v in models.items() if v and v.is_file()}, cfg,
