@@ -13,6 +13,7 @@ from semiocr.core.ssl.distill import frame_kl
 from semiocr.core.ssl.ema import ModelEMA
 from semiocr.core.ssl.recipe import _best_of
 from semiocr.core.ssl.sampler import MixedBatchSampler
+from semiocr.core.ssl.summary import summary_markdown, summary_table
 
 
 def test_ema_averages_params_and_float_buffers_and_copies_int_buffers():
@@ -182,3 +183,15 @@ def test_batches_of_an_epoch_differ_in_size_by_at_most_one():
     supervised = list(EpochBatchSampler(100, 32, seed=0))
     assert [len(b) for b in supervised] == [25, 25, 25, 25] and len({i for b in supervised for i, _ in b}) == 100
     assert [len(b) for b in EpochBatchSampler(100, 32, seed=0, drop_last=True)] == [32, 32, 32]
+
+
+def test_summary_gives_every_stage_both_metrics():
+    """Handwriting is selected on 1 − NED and rarely read exactly: the rounds' lines show it too."""
+    results = {"large": {"start": {"acc": 0.0, "norm_edit": 0.615}, "warmup": {"acc": 0.002, "norm_edit": 0.664},
+                         "round1": {"acc": 0.004, "norm_edit": 0.69}, "final": {"acc": 0.004, "norm_edit": 0.69},
+                         "warmup_tries": {"warmup": {"acc": 0.002, "norm_edit": 0.664},
+                                          "warmup_try1": {"acc": 0.006, "norm_edit": 0.654}}}}
+    text = summary_markdown(summary_table(results), "joint")
+    assert "| large | 0.00 (61.50) | 0.20 (66.40) | 0.40 (69.00) |" in text
+    assert "large round1: 0.40 (69.00)" in text
+    assert "warmup 0.20 (66.40); warmup_try1 0.60 (65.40)" in text

@@ -14,6 +14,11 @@ def _fmt(m: Mapping[str, float] | None, key: str) -> str:
     return f"{100 * m[key]:.2f}" if m and key in m else "–"
 
 
+def _cell(m: Mapping[str, float] | None) -> str:
+    """Exact match % with 1 − NED % in brackets."""
+    return f"{_fmt(m, 'acc')} ({_fmt(m, 'norm_edit')})"
+
+
 def summary_table(results: Mapping[str, Mapping[str, Mapping[str, float]]]) -> dict[str, Any]:
     """``{model: {column: {"acc", "norm_edit"}}}`` for the summary's fixed columns, plus per-round results and
     the warm-up's tries when there were several."""
@@ -37,15 +42,13 @@ def summary_markdown(table: Mapping[str, Any], mode: str, failures: Mapping[str,
     lines = [f"# LMSSL run summary (mode: {mode})", "", "Validation accuracy, exact match % (1 − NED %).", "",
              head, "|" + "---|" * (len(COLUMNS) + 1)]
     for model, cols in table.items():
-        cells = [f"{_fmt(cols.get(c), 'acc')} ({_fmt(cols.get(c), 'norm_edit')})" for c, _ in COLUMNS]
-        lines.append(f"| {model} | " + " | ".join(cells) + " |")
+        lines.append(f"| {model} | " + " | ".join(_cell(cols.get(c)) for c, _ in COLUMNS) + " |")
     for model, cols in table.items():
         for r, m in cols.get("rounds", {}).items():
-            lines.append(f"\n{model} {r}: acc {_fmt(m, 'acc')}" if r == "round1" else f"{model} {r}: acc "
-                         f"{_fmt(m, 'acc')}")
+            lines.append(("\n" if r == "round1" else "") + f"{model} {r}: {_cell(m)}")
     for model, cols in table.items():
         if "warmup_tries" in cols:
-            tries = "; ".join(f"{k} {_fmt(m, 'acc')} ({_fmt(m, 'norm_edit')})" for k, m in cols["warmup_tries"].items())
+            tries = "; ".join(f"{k} {_cell(m)}" for k, m in cols["warmup_tries"].items())
             lines.append(f"\n{model} supervised warm-up tries (the best is the warm-up): {tries}")
     if failures:
         lines += ["", "**Stages that did not beat their start weights** (their column repeats the start):"]
