@@ -42,7 +42,8 @@ def test_teacher_task_mixes_pseudo_runs_consistency_and_updates_ema(digit_datase
     assert len(batch) == 8 and batch.weak_x.shape[0] == 4 and len(batch.strong_images) == 4
     assert sorted(batch.sup.weights.tolist()) == [0.5] * 4 + [1.0] * 4
     out = task.training_step(task.model, batch)
-    assert out.loss.requires_grad and out.logs["round"] == 2.0 and "cons" in out.logs
+    assert out.loss.requires_grad and "cons" in out.logs
+    assert "round" not in out.logs  # the events carry the round (an int); a logged value would overwrite it
     before = task.ema.module.head.fc.weight.clone()
     out.loss.backward()
     torch.optim.SGD(task.model.parameters(), lr=0.1).step()

@@ -68,7 +68,6 @@ class TeacherTask(RecTaskBase):
 
     def extra_loss(self, model: nn.Module, batch: Any, logits: torch.Tensor, logs: dict[str, float]
                    ) -> torch.Tensor | None:
-        logs["round"] = float(self.round_index)
         if batch.weak_x is None:
             return None
         term = self._consistency(model, batch, logs)
