@@ -172,6 +172,21 @@ def test_a_report_says_how_much_the_oracle_gained_at_its_end(monkeypatch):
             "the oracle was still improving at its cap of 10 epochs; raw value 0.50)") in text
 
 
+def test_active_minutes_leave_out_the_pauses_of_the_event_log(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    from label_curve import joint_time
+    from ssl_gain import active_minutes
+
+    assert active_minutes(tmp_path) is None  # no event log yet
+    times = [0, 60, 120, 120 + 1800, 120 + 1800 + 90]  # a 30-min pause between the third and the fourth event
+    (tmp_path / "events.jsonl").write_text("".join(json.dumps({"time": t, "kind": "progress"}) + "\n" for t in times))
+    events = active_minutes(tmp_path)
+    assert events == {"minutes": 3.5, "gaps_left_out": 1, "minutes_left_out": 30.0}
+    assert joint_time({"minutes_joint": 33.5, "minutes_joint_events": events}) == \
+        "33.5 (event log: 3.5, 1 gap(s) of 30.0 min left out)"
+    assert joint_time({"minutes_joint": 3.5, "minutes_joint_events": active_minutes(tmp_path, 3600)}) == "3.5"
+
+
 def test_label_curve_draws_and_tabulates_results(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))
     from label_curve import CURVES, plot, table
