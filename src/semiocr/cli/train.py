@@ -38,13 +38,12 @@ class StopFlag:
 
 def _allocator_tip(device: str) -> None:
     """Print the tcmalloc hint (``semiocr.cli.allocator``) for a training job on ``device`` (its config value)."""
-    import torch
-
     from semiocr.cli.allocator import allocator_hint
+    from semiocr.core.inference.device import resolve_device
 
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    hint = allocator_hint(device)
+    if device.startswith("cuda"):  # the job itself reports a CUDA device that is missing
+        return
+    hint = allocator_hint(resolve_device(device).type)
     if hint is not None:
         typer.echo(hint, err=True)
 
