@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 
-from semiocr.cli.allocator import CACHING_ALLOCATORS, find_library
+from semiocr.core.allocator import CACHING_ALLOCATORS, find_library
 
 #: glibc with its mmap threshold raised to 16 GiB: every block from the heap, none from a fresh mmap
 GLIBC_NO_MMAP = {"MALLOC_MMAP_THRESHOLD_": str(16 << 30)}

@@ -15,17 +15,23 @@ WORKER_OPTS = {
     "poll": typer.Option(1.0, "--poll", help="seconds between scheduler passes"),
     "grace": typer.Option(60.0, "--grace", help="seconds a stopped job has to save a checkpoint before SIGKILL"),
     "ray_address": typer.Option("http://127.0.0.1:8265", "--ray-address", help="Ray dashboard (Jobs API) address"),
+    "allocator": typer.Option("tcmalloc", "--allocator",
+                              help="local executor: malloc of CPU runs, tcmalloc (preloaded where installed) | system"),
 }
 
 
-def make_scheduler(executor: str, gpus: int, max_running: int, poll: float, grace: float, ray_address: str):
+def make_scheduler(executor: str, gpus: int, max_running: int, poll: float, grace: float, ray_address: str,
+                   allocator: str = "tcmalloc"):
     """A scheduler with the chosen executor."""
     from semiocr.platform.scheduler import Scheduler
 
     if executor == "local":
         from semiocr.platform.executors.local import LocalExecutor
 
-        ex = LocalExecutor(gpus=gpus)
+        try:
+            ex = LocalExecutor(gpus=gpus, allocator=allocator)
+        except ValueError as e:
+            raise typer.BadParameter(str(e)) from None
     elif executor == "ray":
         from semiocr.platform.executors.ray import RayExecutor
 
@@ -44,9 +50,10 @@ def _stop_on_signals() -> threading.Event:
 
 def worker(executor: str = WORKER_OPTS["executor"], gpus: int = WORKER_OPTS["gpus"],
            max_running: int = WORKER_OPTS["max_running"], poll: float = WORKER_OPTS["poll"],
-           grace: float = WORKER_OPTS["grace"], ray_address: str = WORKER_OPTS["ray_address"]) -> None:
+           grace: float = WORKER_OPTS["grace"], ray_address: str = WORKER_OPTS["ray_address"],
+           allocator: str = WORKER_OPTS["allocator"]) -> None:
     """Execute queued runs until SIGTERM/Ctrl-C."""
-    sched = make_scheduler(executor, gpus, max_running, poll, grace, ray_address)
+    sched = make_scheduler(executor, gpus, max_running, poll, grace, ray_address, allocator)
     typer.echo(f"worker {sched.worker}: {executor} executor, up to {max_running} run(s) at a time", err=True)
     sched.serve(_stop_on_signals())
 
@@ -55,6 +62,7 @@ def server(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Op
            executor: str = WORKER_OPTS["executor"], gpus: int = WORKER_OPTS["gpus"],
            max_running: int = WORKER_OPTS["max_running"], poll: float = WORKER_OPTS["poll"],
            grace: float = WORKER_OPTS["grace"], ray_address: str = WORKER_OPTS["ray_address"],
+           allocator: str = WORKER_OPTS["allocator"],
            no_worker: bool = typer.Option(False, "--no-worker", help="the API only (workers run elsewhere)")) -> None:
     """The management API (``/v1``, OpenAPI at ``/docs``) and a scheduler, until SIGTERM/Ctrl-C."""
     import uvicorn
@@ -64,7 +72,7 @@ def server(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Op
     stop = threading.Event()
     thread = None
     if not no_worker:
-        sched = make_scheduler(executor, gpus, max_running, poll, grace, ray_address)
+        sched = make_scheduler(executor, gpus, max_running, poll, grace, ray_address, allocator)
         thread = threading.Thread(target=sched.serve, args=(stop,), name="scheduler", daemon=True)
         thread.start()
     try:

@@ -37,8 +37,8 @@ class StopFlag:
 
 
 def _allocator_tip(device: str) -> None:
-    """Print the tcmalloc hint (``semiocr.cli.allocator``) for a training job on ``device`` (its config value)."""
-    from semiocr.cli.allocator import allocator_hint
+    """Print the tcmalloc hint (``semiocr.core.allocator``) for a training job on ``device`` (its config value)."""
+    from semiocr.core.allocator import allocator_hint
     from semiocr.core.inference.device import resolve_device
 
     if device.startswith("cuda"):  # the job itself reports a CUDA device that is missing

@@ -1,6 +1,7 @@
 """The local executor: each attempt is a subprocess of the worker in its own process group (crash isolation,
 GPU memory freed when it ends). Stop = SIGTERM to the group (the job saves a checkpoint and exits with code 3),
-then SIGKILL after the grace period; when the job ends, whatever is left of its process tree is killed."""
+then SIGKILL after the grace period; when the job ends, whatever is left of its process tree is killed. CPU attempts
+start under tcmalloc where it is installed (``semiocr.core.allocator``: 1.7-3.4x faster steps on wide lines)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from semiocr.core.allocator import preload_env
 from semiocr.platform.executors.base import Attempt, Outcome, outcome_of_exit
+
+#: what ``allocator`` may be: tcmalloc preloaded into CPU attempts where installed, or the C library's malloc
+ALLOCATORS = ("tcmalloc", "system")
 
 
 @dataclass
@@ -25,12 +30,16 @@ class _Proc:
 
 
 class LocalExecutor:
-    """Runs attempts as local processes; ``gpus`` is how many GPUs this worker may hand out (0: CPU only)."""
+    """Runs attempts as local processes; ``gpus`` is how many GPUs this worker may hand out (0: CPU only);
+    ``allocator``: one of ``ALLOCATORS``, the malloc of attempts that get no GPU."""
 
     name = "local"
 
-    def __init__(self, gpus: int = 0, python: str | None = None, env: dict[str, str] | None = None):
-        self.gpus, self.python, self.env = gpus, python or sys.executable, env
+    def __init__(self, gpus: int = 0, python: str | None = None, env: dict[str, str] | None = None,
+                 allocator: str = "tcmalloc"):
+        if allocator not in ALLOCATORS:
+            raise ValueError(f"allocator: {allocator!r} is not one of {', '.join(ALLOCATORS)}")
+        self.gpus, self.python, self.env, self.allocator = gpus, python or sys.executable, env, allocator
         self._procs: dict[str, _Proc] = {}
 
     def capacity_gpus(self) -> int:
@@ -45,12 +54,19 @@ class LocalExecutor:
         attempt.log_path.parent.mkdir(parents=True, exist_ok=True)
         with attempt.log_path.open("ab") as log:
             popen = subprocess.Popen(attempt.command(self.python), stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True,
-                                     env={**os.environ, **(self.env or {}), **dict(attempt.env),
-                                          "PYTHONUNBUFFERED": "1"})
+                                     stdin=subprocess.DEVNULL, start_new_session=True, env=self.env_of(attempt))
         handle = str(popen.pid)
         self._procs[handle] = _Proc(popen, key, attempt.gpus)
         return handle
+
+    def env_of(self, attempt: Attempt) -> dict[str, str]:
+        """The environment ``attempt`` runs with: the worker's, this executor's, the attempt's own, and tcmalloc
+        preloaded for an attempt without GPUs (unless ``allocator`` is "system" or a caching allocator is preloaded
+        already)."""
+        env = {**os.environ, **(self.env or {}), **dict(attempt.env), "PYTHONUNBUFFERED": "1"}
+        if attempt.gpus == 0 and self.allocator == "tcmalloc":
+            env.update(preload_env(env))
+        return env
 
     def poll(self, handle: str, attempt: Attempt) -> Outcome:
         proc = self._procs.get(handle)

@@ -1,4 +1,4 @@
-"""The allocator hint of CPU training commands (semiocr.cli.allocator)."""
+"""The allocator of CPU training: the hint of `semiocr train`, the preload of managed runs (semiocr.core.allocator)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from semiocr.cli.allocator import CACHING_ALLOCATORS, allocator_hint, find_library, loaded_allocator
+from semiocr.core.allocator import CACHING_ALLOCATORS, allocator_hint, find_library, loaded_allocator, preload_env
 
 GLIBC_MAPS = "7f00-7f01 r-xp 00000000 08:01 1 /usr/lib/x86_64-linux-gnu/libc.so.6\n"
 TCMALLOC_MAPS = GLIBC_MAPS + "7f02-7f03 r-xp 00000000 08:01 2 /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4\n"
@@ -50,6 +50,16 @@ def test_a_preloaded_tcmalloc_is_seen_in_the_child() -> None:
 
 
 def _child_allocator(env: dict[str, str]) -> str:
-    code = "from semiocr.cli.allocator import loaded_allocator; print(loaded_allocator())"
+    code = "from semiocr.core.allocator import loaded_allocator; print(loaded_allocator())"
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                           check=True).stdout.strip()
+
+
+def test_preload_env_puts_tcmalloc_first_and_respects_a_chosen_allocator(tmp_path: Path) -> None:
+    assert preload_env({}, (str(tmp_path),)) == {}  # not installed: nothing to preload
+    lib = tmp_path / "libtcmalloc_minimal.so.4"
+    lib.write_bytes(b"")
+    dirs = (str(tmp_path),)
+    assert preload_env({}, dirs) == {"LD_PRELOAD": str(lib)}
+    assert preload_env({"LD_PRELOAD": "/opt/libhook.so"}, dirs) == {"LD_PRELOAD": f"{lib} /opt/libhook.so"}
+    assert preload_env({"LD_PRELOAD": "/usr/lib/libjemalloc.so.2"}, dirs) == {}

@@ -4,12 +4,13 @@ With glibc's malloc, activations above its mmap threshold (at most 32 MB) are ``
 every step, so their pages fault in again each time: at batch 32 of 48×960 lines (long handwritten lines) the
 shipped distillation step spent 19 of its 21 s in the kernel. Preloading tcmalloc keeps the pages: 3.4× faster
 there, 1.08× at 48×320, with less peak memory (BENCHMARKS.md, ``benchmarks/cpu_allocator.py``); jemalloc with its
-defaults did not help. The allocator is fixed when the process starts, so semiocr only says so; it does not
-re-launch itself.
+defaults did not help. The allocator is fixed when the process starts: ``semiocr train`` only says so (it does not
+re-launch itself); the local executor of managed runs preloads tcmalloc into CPU attempts (``preload_env``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 #: where Debian/Ubuntu/Fedora put shared libraries
@@ -55,3 +56,15 @@ def allocator_hint(device: str, maps: str | None = None, dirs: tuple[str, ...] =
            else "install tcmalloc (Debian/Ubuntu: apt install libtcmalloc-minimal4) and preload it with LD_PRELOAD")
     return (f"tip: CPU training with {loaded or 'glibc'}'s malloc faults its large activations in again every "
             f"step; {how} (distillation steps 3.4x faster on 960-pixel-wide lines, BENCHMARKS.md)")
+
+
+def preload_env(env: Mapping[str, str], dirs: tuple[str, ...] = LIB_DIRS) -> dict[str, str]:
+    """The ``LD_PRELOAD`` entry that starts a process with ``env`` under tcmalloc: empty when tcmalloc is not
+    installed or ``env`` preloads a caching allocator already; other preloaded libraries are kept after it."""
+    current = env.get("LD_PRELOAD", "").strip()
+    if any(f"lib{name}" in current for name in CACHING_ALLOCATORS):
+        return {}
+    lib = find_library(CACHING_ALLOCATORS["tcmalloc"], dirs)
+    if lib is None:
+        return {}
+    return {"LD_PRELOAD": f"{lib} {current}".strip()}
