@@ -5,6 +5,7 @@ thing runs in ``test_executor_contract.py`` (``SEMIOCR_TEST_RAY=1``)."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -98,7 +99,16 @@ def test_start_submits_the_entry_command_with_its_gpus_grace_and_environment(exe
     assert env["RAY_JOB_STOP_WAIT_TIME_S"] == "30"  # Ray parses an integer
     assert env["SEMIOCR_USER"] == "alice" and env["PYTHONUNBUFFERED"] == "1"
     assert {"SEMIOCR_HOME", "SEMIOCR_DATABASE_URL"} <= set(env)
+    assert env["SEMIOCR_ALLOCATOR"] == "system"  # tcmalloc is for jobs without GPUs
     assert sub["metadata"][META_GPUS] == "2"
+
+
+@pytest.mark.parametrize(("allocator", "expected"), [("tcmalloc", "tcmalloc"), ("system", "system")])
+def test_a_cpu_job_asks_its_node_for_the_workers_allocator(fake, attempt, allocator, expected):
+    ex = RayExecutor("http://head:8265", namespace="ns", python="/py", allocator=allocator)
+    ex._client_obj = fake
+    ex.start(replace(attempt, gpus=0))
+    assert fake.submitted[0]["runtime_env"]["env_vars"]["SEMIOCR_ALLOCATOR"] == expected
 
 
 def test_starting_an_existing_submission_is_the_same_job_unless_its_config_differs(executor, fake, attempt):

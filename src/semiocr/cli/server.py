@@ -16,26 +16,28 @@ WORKER_OPTS = {
     "grace": typer.Option(60.0, "--grace", help="seconds a stopped job has to save a checkpoint before SIGKILL"),
     "ray_address": typer.Option("http://127.0.0.1:8265", "--ray-address", help="Ray dashboard (Jobs API) address"),
     "allocator": typer.Option("tcmalloc", "--allocator",
-                              help="local executor: malloc of CPU runs, tcmalloc (preloaded where installed) | system"),
+                              help="malloc of runs without GPUs: tcmalloc (preloaded where installed) | system"),
 }
 
 
 def make_scheduler(executor: str, gpus: int, max_running: int, poll: float, grace: float, ray_address: str,
                    allocator: str = "tcmalloc"):
     """A scheduler with the chosen executor."""
+    from semiocr.core.allocator import check_allocator
     from semiocr.platform.scheduler import Scheduler
 
+    try:
+        check_allocator(allocator)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
     if executor == "local":
         from semiocr.platform.executors.local import LocalExecutor
 
-        try:
-            ex = LocalExecutor(gpus=gpus, allocator=allocator)
-        except ValueError as e:
-            raise typer.BadParameter(str(e)) from None
+        ex = LocalExecutor(gpus=gpus, allocator=allocator)
     elif executor == "ray":
         from semiocr.platform.executors.ray import RayExecutor
 
-        ex = RayExecutor(ray_address, stop_wait_s=grace)
+        ex = RayExecutor(ray_address, stop_wait_s=grace, allocator=allocator)
     else:
         raise typer.BadParameter(f"unknown executor {executor!r} (local | ray)")
     return Scheduler(ex, poll_s=poll, grace_s=grace, max_running=max_running)

@@ -5,7 +5,8 @@ every step, so their pages fault in again each time: at batch 32 of 48×960 line
 shipped distillation step spent 19 of its 21 s in the kernel. Preloading tcmalloc keeps the pages: 3.4× faster
 there, 1.08× at 48×320, with less peak memory (BENCHMARKS.md, ``benchmarks/cpu_allocator.py``); jemalloc with its
 defaults did not help. The allocator is fixed when the process starts: ``semiocr train`` only says so (it does not
-re-launch itself); the local executor of managed runs preloads tcmalloc into CPU attempts (``preload_env``).
+re-launch itself); the executors of managed runs preload tcmalloc into CPU attempts (``preload_env``), the Ray
+executor on the node that runs the job (``ALLOCATOR_ENV``, read by its entry wrapper).
 """
 
 from __future__ import annotations
@@ -18,6 +19,18 @@ LIB_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib
 #: allocators a process may have preloaded: name → shared library (jemalloc with its default decay returns pages
 #: much as glibc does and did not help; tcmalloc did)
 CACHING_ALLOCATORS = {"tcmalloc": "libtcmalloc_minimal.so.4", "jemalloc": "libjemalloc.so.2"}
+#: what a worker's ``--allocator`` may be: tcmalloc preloaded into CPU attempts where installed, or the C library's
+#: malloc
+ALLOCATORS = ("tcmalloc", "system")
+#: the environment variable that asks a job's entry wrapper for ``preload_env`` on its own node
+ALLOCATOR_ENV = "SEMIOCR_ALLOCATOR"
+
+
+def check_allocator(name: str) -> str:
+    """``name`` if it is one of ``ALLOCATORS``; ValueError naming the choices otherwise."""
+    if name not in ALLOCATORS:
+        raise ValueError(f"allocator: {name!r} is not one of {', '.join(ALLOCATORS)}")
+    return name
 
 
 def find_library(name: str, dirs: tuple[str, ...] = LIB_DIRS) -> Path | None:

@@ -14,11 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from semiocr.core.allocator import preload_env
+from semiocr.core.allocator import check_allocator, preload_env
 from semiocr.platform.executors.base import Attempt, Outcome, outcome_of_exit
-
-#: what ``allocator`` may be: tcmalloc preloaded into CPU attempts where installed, or the C library's malloc
-ALLOCATORS = ("tcmalloc", "system")
 
 
 @dataclass
@@ -31,15 +28,14 @@ class _Proc:
 
 class LocalExecutor:
     """Runs attempts as local processes; ``gpus`` is how many GPUs this worker may hand out (0: CPU only);
-    ``allocator``: one of ``ALLOCATORS``, the malloc of attempts that get no GPU."""
+    ``allocator``: one of ``semiocr.core.allocator.ALLOCATORS``, the malloc of attempts that get no GPU."""
 
     name = "local"
 
     def __init__(self, gpus: int = 0, python: str | None = None, env: dict[str, str] | None = None,
                  allocator: str = "tcmalloc"):
-        if allocator not in ALLOCATORS:
-            raise ValueError(f"allocator: {allocator!r} is not one of {', '.join(ALLOCATORS)}")
-        self.gpus, self.python, self.env, self.allocator = gpus, python or sys.executable, env, allocator
+        self.gpus, self.python, self.env = gpus, python or sys.executable, env
+        self.allocator = check_allocator(allocator)
         self._procs: dict[str, _Proc] = {}
 
     def capacity_gpus(self) -> int:

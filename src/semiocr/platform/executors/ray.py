@@ -23,6 +23,8 @@ waits too long for resources, and does not keep submission order).
   (``$SEMIOCR_HOME/runs/<id>/attempt-<n>.log``), so ``semiocr runs logs`` reads both executors alike.
 * **Orphans**: the entry command goes through ``semiocr.platform.executors.ray_entry``, which makes the job stop
   (SIGTERM: checkpoint, exit) when its Ray supervisor dies with a node or head.
+* **Allocator**: a job without GPUs gets ``SEMIOCR_ALLOCATOR`` (the executor's ``allocator``); the entry wrapper
+  preloads tcmalloc for it where the node has it installed (``semiocr.core.allocator``).
 
 **Shared storage.** Every node that may run a job must see ``$SEMIOCR_HOME`` at the same path, on storage all
 nodes and the workers share (NFS, a cluster file system): the job reads its frozen config and dataset from it,
@@ -48,6 +50,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from semiocr.core.allocator import ALLOCATOR_ENV, check_allocator
 from semiocr.core.workspace import HOME_ENV
 from semiocr.platform.executors.base import Attempt, Outcome, outcome_of_exit
 from semiocr.platform.settings import DATABASE_URL_ENV, get_settings
@@ -109,13 +112,15 @@ class RayExecutor:
     interpreter jobs run (default: this one). ``namespace``: part of every submission id (default: a hash of
     the database URL). ``env``: more environment variables for every job. ``log_interval_s``: how often a running
     job's log is copied. ``unreachable_s``: how long a run stays running while the Jobs API does not answer.
+    ``allocator``: the malloc of jobs without GPUs (``semiocr.core.allocator.ALLOCATORS``).
     """
 
     name = "ray"
 
     def __init__(self, address: str = "http://127.0.0.1:8265", stop_wait_s: float = 60.0, *, python: str | None = None,
                  namespace: str | None = None, env: dict[str, str] | None = None, log_interval_s: float = 2.0,
-                 unreachable_s: float = 300.0, timeout_s: float = 30.0):
+                 unreachable_s: float = 300.0, timeout_s: float = 30.0, allocator: str = "tcmalloc"):
+        self.allocator = check_allocator(allocator)
         if stop_wait_s <= 0:
             raise ValueError(f"stop_wait_s: must be positive (got {stop_wait_s})")
         self.address, self.stop_wait_s = address.rstrip("/"), stop_wait_s
@@ -147,7 +152,7 @@ class RayExecutor:
         settings = get_settings()
         return {HOME_ENV: str(settings.home), DATABASE_URL_ENV: settings.database_url, "PYTHONUNBUFFERED": "1",
                 STOP_WAIT_ENV: str(max(1, math.ceil(self.stop_wait_s))),  # Ray parses an integer
-                **self.env, **dict(attempt.env)}
+                ALLOCATOR_ENV: self.allocator if attempt.gpus == 0 else "system", **self.env, **dict(attempt.env)}
 
     def start(self, attempt: Attempt) -> str:
         """Submit ``attempt`` (once: an existing job with its submission id is the attempt, already submitted)."""

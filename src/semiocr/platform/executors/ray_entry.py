@@ -7,7 +7,8 @@ training beside the attempt that resumes it. So the Ray executor puts this wrapp
 the job (``exec``-ed by the shell, and by torchrun for each rank): it asks Linux to send the process SIGTERM when
 its parent dies (``PR_SET_PDEATHSIG``, kept across ``exec``) and then becomes the command. The job handles
 SIGTERM like a stop request (saves ``latest.pt``, exits with code 3) unless it is killed first. Elsewhere than
-Linux the wrapper only runs the command.
+Linux the wrapper only runs the command. With ``SEMIOCR_ALLOCATOR=tcmalloc`` (a job without GPUs) the command
+starts with tcmalloc preloaded where this node has it (``semiocr.core.allocator``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import ctypes
 import os
 import signal
 import sys
+
+from semiocr.core.allocator import ALLOCATOR_ENV, preload_env
 
 PR_SET_PDEATHSIG = 1
 
@@ -39,8 +42,11 @@ def main(argv: list[str]) -> None:
     if not args:
         raise SystemExit("usage: python -m semiocr.platform.executors.ray_entry -- <command> [args…]")
     exit_with_parent()
+    env = dict(os.environ)
+    if env.get(ALLOCATOR_ENV) == "tcmalloc":
+        env.update(preload_env(env))
     sys.stdout.flush()
-    os.execvp(args[0], args)
+    os.execvpe(args[0], args, env)
 
 
 if __name__ == "__main__":
