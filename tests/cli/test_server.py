@@ -13,7 +13,9 @@ import time
 import httpx
 import pytest
 from synthetic_lines import make_rec_dataset
+from typer.testing import CliRunner
 
+from semiocr.cli.main import app
 from semiocr.platform.db import session
 from semiocr.platform.users import create_token, get_or_create_user
 
@@ -60,3 +62,12 @@ def test_server_runs_the_api_and_a_scheduler(platform_db, tmp_path):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--allocator", "mimalloc"], "'mimalloc' is not one of tcmalloc, system"),
+    (["--executor", "slurm"], "unknown executor 'slurm'")])
+def test_a_bad_worker_option_is_refused_by_name(platform_db, args, message):
+    res = CliRunner().invoke(app, ["worker", *args])
+    assert res.exit_code == 2
+    assert message in " ".join(res.output.split())  # rich folds long lines

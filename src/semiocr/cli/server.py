@@ -23,23 +23,21 @@ WORKER_OPTS = {
 def make_scheduler(executor: str, gpus: int, max_running: int, poll: float, grace: float, ray_address: str,
                    allocator: str = "tcmalloc"):
     """A scheduler with the chosen executor."""
-    from semiocr.core.allocator import check_allocator
     from semiocr.platform.scheduler import Scheduler
 
     try:
-        check_allocator(allocator)
-    except ValueError as e:
+        if executor == "local":
+            from semiocr.platform.executors.local import LocalExecutor
+
+            ex = LocalExecutor(gpus=gpus, allocator=allocator)
+        elif executor == "ray":
+            from semiocr.platform.executors.ray import RayExecutor
+
+            ex = RayExecutor(ray_address, stop_wait_s=grace, allocator=allocator)
+        else:
+            raise ValueError(f"unknown executor {executor!r} (local | ray)")
+    except ValueError as e:  # a bad --allocator, --grace or --executor
         raise typer.BadParameter(str(e)) from None
-    if executor == "local":
-        from semiocr.platform.executors.local import LocalExecutor
-
-        ex = LocalExecutor(gpus=gpus, allocator=allocator)
-    elif executor == "ray":
-        from semiocr.platform.executors.ray import RayExecutor
-
-        ex = RayExecutor(ray_address, stop_wait_s=grace, allocator=allocator)
-    else:
-        raise typer.BadParameter(f"unknown executor {executor!r} (local | ray)")
     return Scheduler(ex, poll_s=poll, grace_s=grace, max_running=max_running)
 
 
