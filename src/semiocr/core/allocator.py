@@ -33,6 +33,12 @@ def check_allocator(name: str) -> str:
     return name
 
 
+def job_allocator(allocator: str, gpus: int) -> str:
+    """The allocator a managed job with ``gpus`` GPUs starts with, on a worker set to ``allocator``: tcmalloc is for
+    CPU jobs (the measured gain), a GPU job keeps the system malloc."""
+    return allocator if gpus == 0 else "system"
+
+
 def find_library(name: str, dirs: tuple[str, ...] = LIB_DIRS) -> Path | None:
     """Path of shared library ``name`` in ``dirs``, or None."""
     for d in dirs:

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from semiocr.core.allocator import check_allocator, preload_env
+from semiocr.core.allocator import check_allocator, job_allocator, preload_env
 from semiocr.platform.executors.base import Attempt, Outcome, outcome_of_exit
 
 
@@ -60,7 +60,7 @@ class LocalExecutor:
         preloaded for an attempt without GPUs (unless ``allocator`` is "system" or a caching allocator is preloaded
         already)."""
         env = {**os.environ, **(self.env or {}), **dict(attempt.env), "PYTHONUNBUFFERED": "1"}
-        if attempt.gpus == 0 and self.allocator == "tcmalloc":
+        if job_allocator(self.allocator, attempt.gpus) == "tcmalloc":
             env.update(preload_env(env))
         return env
 

@@ -50,7 +50,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from semiocr.core.allocator import ALLOCATOR_ENV, check_allocator
+from semiocr.core.allocator import ALLOCATOR_ENV, check_allocator, job_allocator
 from semiocr.core.workspace import HOME_ENV
 from semiocr.platform.executors.base import Attempt, Outcome, outcome_of_exit
 from semiocr.platform.settings import DATABASE_URL_ENV, get_settings
@@ -152,7 +152,7 @@ class RayExecutor:
         settings = get_settings()
         return {HOME_ENV: str(settings.home), DATABASE_URL_ENV: settings.database_url, "PYTHONUNBUFFERED": "1",
                 STOP_WAIT_ENV: str(max(1, math.ceil(self.stop_wait_s))),  # Ray parses an integer
-                ALLOCATOR_ENV: self.allocator if attempt.gpus == 0 else "system", **self.env, **dict(attempt.env)}
+                ALLOCATOR_ENV: job_allocator(self.allocator, attempt.gpus), **self.env, **dict(attempt.env)}
 
     def start(self, attempt: Attempt) -> str:
         """Submit ``attempt`` (once: an existing job with its submission id is the attempt, already submitted)."""
